@@ -1,0 +1,133 @@
+"""The application factory: routes, the error middleware and every resource's lifecycle.
+
+Each resource has one owner, a ``cleanup_ctx`` generator: startup before ``yield``, cleanup after,
+run in reverse order and only if its startup ran. Nothing starts at import time.
+"""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+
+import aiohttp
+from aiohttp import web
+
+from ingest import handlers, keys
+from ingest.auth import TenantDirectory
+from ingest.errors import IngestError, MethodNotAllowed, NotFound, PayloadTooLarge
+from ingest.metrics import IngestMetrics
+from ingest.settings import Settings
+from ingest.signature import PublicKeyCache
+from pipeline.publish import Publisher
+from pipeline.topics import build_topics
+
+log = logging.getLogger(__name__)
+
+DELIVERY_ROUTES = frozenset({"lead-activity", "adobe-io"})
+HTTP_ERRORS: dict[int, type[IngestError]] = {
+    404: NotFound,
+    405: MethodNotAllowed,
+    413: PayloadTooLarge,
+}
+
+
+def error_response(error: IngestError) -> web.Response:
+    headers = {}
+    if error.retry_after_s is not None:
+        headers["Retry-After"] = str(error.retry_after_s)
+    return web.json_response(
+        {"error": error.code, "detail": error.detail}, status=error.status, headers=headers
+    )
+
+
+def route_name(request: web.Request) -> str:
+    name = request.match_info.route.name
+    return name if name else "other"
+
+
+def _translate(exc: web.HTTPException) -> IngestError:
+    kind = HTTP_ERRORS.get(exc.status)
+    if kind is not None:
+        return kind(exc.reason)
+    error = IngestError(exc.reason)
+    error.status = exc.status
+    return error
+
+
+@web.middleware
+async def errors_and_metrics(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    metrics = request.app[keys.METRICS]
+    route = route_name(request)
+    delivery = route in DELIVERY_ROUTES
+    if delivery:
+        metrics.in_flight.inc()
+    try:
+        response = await handler(request)
+    except IngestError as error:
+        response = _reject(request, route, error)
+    except web.HTTPException as exc:
+        response = _reject(request, route, _translate(exc))
+    except Exception:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        response = error_response(IngestError("internal error; the delivery was not accepted"))
+    finally:
+        if delivery:
+            metrics.in_flight.dec()
+    metrics.requests.labels(route, str(response.status)).inc()
+    return response
+
+
+def _reject(request: web.Request, route: str, error: IngestError) -> web.Response:
+    if error.status in (401, 403):
+        request.app[keys.METRICS].auth_failures.labels(route, error.code).inc()
+    log.info("%s %s -> %d %s", request.method, request.path, error.status, error.code)
+    return error_response(error)
+
+
+async def publisher_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    publisher = Publisher(settings.kafka, app[keys.TOPICS], create_topics=settings.topics.create)
+    app[keys.PUBLISHER] = publisher
+    app[keys.METRICS].kafka_ready.set_function(lambda: float(publisher.ready))
+    await publisher.start()
+    yield
+    await publisher.stop()
+
+
+async def signing_keys_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS].adobe_io
+    metrics = app[keys.METRICS]
+    async with aiohttp.ClientSession() as session:
+        app[keys.SIGNING_KEYS] = PublicKeyCache(
+            session,
+            settings.public_key_base_url,
+            settings.key_cache_ttl_s,
+            settings.key_fetch_timeout_s,
+            on_result=lambda result: metrics.signing_keys.labels(result).inc(),
+        )
+        yield
+
+
+def create_app(
+    settings: Settings, *, clock: Callable[[], datetime] = handlers.utc_now
+) -> web.Application:
+    app = web.Application(
+        middlewares=[errors_and_metrics], client_max_size=settings.server.max_body_bytes
+    )
+    app[keys.SETTINGS] = settings
+    app[keys.CLOCK] = clock
+    app[keys.METRICS] = IngestMetrics.create()
+    app[keys.TOPICS] = build_topics(settings.topics, settings.kafka.max_record_bytes)
+    app[keys.TENANTS] = TenantDirectory.from_tenants(settings.tenants)
+    app[keys.DRAINING] = asyncio.Event()
+    app.cleanup_ctx.append(signing_keys_ctx)
+    app.cleanup_ctx.append(publisher_ctx)
+    app.router.add_post("/v1/lead-activity", handlers.lead_activity, name="lead-activity")
+    app.router.add_post("/v1/adobe-io", handlers.adobe_io, name="adobe-io")
+    app.router.add_get("/v1/adobe-io", handlers.challenge, name="challenge", allow_head=False)
+    app.router.add_get("/healthz", handlers.healthz, name="health", allow_head=False)
+    app.router.add_get("/readyz", handlers.readyz, name="ready", allow_head=False)
+    app.router.add_get("/metrics", handlers.metrics, name="metrics", allow_head=False)
+    return app

@@ -1,0 +1,201 @@
+"""The HTTP routes. Each delivery handler reads as the pipeline: authenticate → parse →
+normalize → publish → answer with what became of every event."""
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from time import perf_counter
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from ingest import keys
+from ingest.auth import (
+    check_tenants,
+    munchkins_for_recipients,
+    tenant_for_token,
+)
+from ingest.errors import (
+    InvalidChallenge,
+    KafkaNotAvailable,
+    MalformedJson,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    UnusableInput,
+    shorten,
+)
+from ingest.normalize import Outcome, dead_letter, normalize_adobe, normalize_direct_push
+from ingest.parse import adobe_items, decode_json, direct_push, validation_url
+from ingest.signature import verify_delivery
+from ingest.streams.common import format_time
+from pipeline.envelope import Via
+from pipeline.errors import PublishError
+from pipeline.topics import route, route_dead_letter
+
+log = logging.getLogger(__name__)
+
+MAX_CHALLENGE_CHARS = 256
+VALIDATION_BODY_MAX = 4096
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def require_json(request: web.Request) -> None:
+    # The direct push's content type is UNCONFIRMED: a missing header is taken as JSON.
+    if "Content-Type" not in request.headers:
+        return
+    ctype = request.content_type
+    if ctype != "application/json" and not ctype.endswith("+json"):
+        raise UnsupportedMediaType(f"Content-Type must be application/json, got {shorten(ctype)}")
+
+
+async def read_body(request: web.Request) -> bytes:
+    limit = request.app[keys.SETTINGS].server.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"body of {request.content_length} bytes exceeds {limit} bytes")
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise PayloadTooLarge(f"body exceeds {limit} bytes") from exc
+
+
+def received_at(request: web.Request) -> str:
+    return format_time(request.app[keys.CLOCK]())
+
+
+def _tenant_hints(outcome: Outcome) -> Iterable[str | None]:
+    yield from (e.munchkinid for e in outcome.envelopes)
+    yield from (d.munchkinid for d in outcome.dead_letters)
+
+
+async def publish(request: web.Request, outcome: Outcome, route_name: str) -> web.Response:
+    app = request.app
+    topics, metrics = app[keys.TOPICS], app[keys.METRICS]
+    records = [route(e, topics) for e in outcome.envelopes]
+    records += [route_dead_letter(d, topics) for d in outcome.dead_letters]
+    started = perf_counter()
+    try:
+        await app[keys.PUBLISHER].publish(records)
+    except PublishError as exc:
+        metrics.publish_latency.labels("error").observe(perf_counter() - started)
+        for stream, n in _by_stream(outcome).items():
+            metrics.events.labels(stream, "rejected").inc(n)
+        log.warning("delivery not acknowledged by Kafka (%d records): %s", len(records), exc)
+        raise KafkaNotAvailable(
+            f"events were not acknowledged by Kafka; retry later ({exc})"
+        ) from exc
+    metrics.publish_latency.labels("ok").observe(perf_counter() - started)
+    metrics.events_per_delivery.labels(route_name).observe(len(records))
+    for stream, n in Counter(e.stream.value for e in outcome.envelopes).items():
+        metrics.events.labels(stream, "accepted").inc(n)
+    for d in outcome.dead_letters:
+        metrics.events.labels(d.stream.value if d.stream else "unknown", "deadlettered").inc()
+        log.warning("dead-lettered an event of %s: %s (%s)", d.munchkinid, d.reason, d.detail)
+    return web.json_response(
+        {"accepted": len(outcome.envelopes), "deadlettered": len(outcome.dead_letters)}
+    )
+
+
+def _by_stream(outcome: Outcome) -> dict[str, int]:
+    counts = Counter(e.stream.value for e in outcome.envelopes)
+    counts.update(d.stream.value if d.stream else "unknown" for d in outcome.dead_letters)
+    return dict(counts)
+
+
+async def lead_activity(request: web.Request) -> web.Response:
+    """POST /v1/lead-activity: the direct Lead Activity push, authenticated by tenant token."""
+    munchkin = tenant_for_token(request.headers.get("Authorization"), request.app[keys.TENANTS])
+    require_json(request)
+    body = await read_body(request)
+    at = received_at(request)
+    try:
+        push = direct_push(decode_json(body))
+        check_tenants([push.munchkin_id], frozenset({munchkin}))
+        outcome = normalize_direct_push(push.activities, push.munchkin_id or munchkin, at)
+    except (MalformedJson, UnusableInput) as exc:
+        error = exc if isinstance(exc, UnusableInput) else UnusableInput(exc.code, exc.detail)
+        outcome = Outcome(
+            dead_letters=[dead_letter(body, error, Via.DIRECT_PUSH, at, munchkin=munchkin)]
+        )
+    check_tenants(_tenant_hints(outcome), frozenset({munchkin}))
+    return await publish(request, outcome, "lead-activity")
+
+
+async def adobe_io(request: web.Request) -> web.Response:
+    """POST /v1/adobe-io: Adobe I/O Events deliveries of all three streams, signed by Adobe."""
+    app = request.app
+    require_json(request)
+    body = await read_body(request)
+    if len(body) <= VALIDATION_BODY_MAX and (url := _validation_url(body)):
+        return _log_validation_url(request, url)
+    settings = app[keys.SETTINGS].adobe_io
+    if settings.verify_signatures:
+        await verify_delivery(body, request.headers, app[keys.SIGNING_KEYS])
+    at = received_at(request)
+    try:
+        items = adobe_items(decode_json(body))
+    except (MalformedJson, UnusableInput) as exc:
+        if not settings.verify_signatures:  # nothing has authenticated this body yet
+            raise MalformedJson(exc.detail) from exc
+        error = exc if isinstance(exc, UnusableInput) else UnusableInput(exc.code, exc.detail)
+        letter = dead_letter(body, error, Via.ADOBE_IO, at, munchkin=None)
+        return await publish(request, Outcome(dead_letters=[letter]), "adobe-io")
+    allowed = munchkins_for_recipients(items, app[keys.TENANTS])
+    default = next(iter(allowed)) if len(allowed) == 1 else None
+    outcome = normalize_adobe(items, at, default)
+    check_tenants(_tenant_hints(outcome), allowed)
+    return await publish(request, outcome, "adobe-io")
+
+
+def _validation_url(body: bytes) -> str | None:
+    try:
+        return validation_url(decode_json(body))
+    except MalformedJson:
+        return None
+
+
+def _log_validation_url(request: web.Request, url: str) -> web.Response:
+    # Adobe's asynchronous challenge: an operator must GET this URL within 5 minutes. It is not
+    # an event, so it is never published.
+    request.app[keys.METRICS].challenges.labels("async").inc()
+    log.warning("Adobe I/O asynchronous validation: GET %s within 5 minutes", shorten(url, 300))
+    return web.json_response({"accepted": 0, "deadlettered": 0, "validation": "logged"})
+
+
+async def challenge(request: web.Request) -> web.Response:
+    """GET /v1/adobe-io?challenge=X: echo the challenge so Adobe I/O accepts the registration."""
+    value = request.query.get("challenge")
+    if value is None:
+        return web.Response(status=200, text="")
+    if not value or len(value) > MAX_CHALLENGE_CHARS or not value.isprintable():
+        raise InvalidChallenge(f"challenge must be 1-{MAX_CHALLENGE_CHARS} printable characters")
+    request.app[keys.METRICS].challenges.labels("sync").inc()
+    if "application/json" in request.headers.get("Accept", ""):
+        return web.json_response({"challenge": value})
+    return web.Response(text=value, content_type="text/plain")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "alive"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    app = request.app
+    if app[keys.DRAINING].is_set():
+        return web.json_response({"status": "draining"}, status=503)
+    if not app[keys.PUBLISHER].ready:
+        return web.json_response(
+            {"status": "not_ready", "detail": "Kafka is not answering or topics are missing"},
+            status=503,
+        )
+    return web.json_response({"status": "ready"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    registry = request.app[keys.METRICS].registry
+    resp = web.Response(body=generate_latest(registry))
+    resp.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    return resp

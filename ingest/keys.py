@@ -1,0 +1,23 @@
+"""Typed application keys: every shared object the handlers use, gathered in one place."""
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+
+from aiohttp import web
+
+from ingest.auth import TenantDirectory
+from ingest.metrics import IngestMetrics
+from ingest.settings import Settings
+from ingest.signature import PublicKeyCache
+from pipeline.publish import Publisher
+from pipeline.topics import Topics
+
+SETTINGS = web.AppKey("settings", Settings)
+METRICS = web.AppKey("metrics", IngestMetrics)
+TOPICS = web.AppKey("topics", Topics)
+TENANTS = web.AppKey("tenants", TenantDirectory)
+PUBLISHER = web.AppKey("publisher", Publisher)
+SIGNING_KEYS = web.AppKey("signing_keys", PublicKeyCache)
+DRAINING = web.AppKey("draining", asyncio.Event)
+CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("clock")

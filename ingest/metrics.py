@@ -1,0 +1,90 @@
+"""The ingress' Prometheus metrics, declared once with closed label sets (no ids in labels).
+
+Built per application on its own registry so that several apps (tests, replicas in one process)
+never share counters.
+"""
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+ROUTES = ("lead-activity", "adobe-io", "challenge", "health", "ready", "metrics", "other")
+STREAMS = ("lead-activity", "user-audit", "notification", "unknown")
+OUTCOMES = ("accepted", "deadlettered", "rejected")
+KEY_RESULTS = ("hit", "fetch", "fetch_error")
+
+LATENCY_BUCKETS_S = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+EVENTS_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+
+
+@dataclass(frozen=True)
+class IngestMetrics:
+    registry: CollectorRegistry
+    requests: Counter
+    events: Counter
+    publish_latency: Histogram
+    events_per_delivery: Histogram
+    in_flight: Gauge
+    signing_keys: Counter
+    challenges: Counter
+    auth_failures: Counter
+    kafka_ready: Gauge
+
+    @classmethod
+    def create(cls) -> "IngestMetrics":
+        r = CollectorRegistry()
+        return cls(
+            registry=r,
+            requests=Counter(
+                "datastreams_http_requests",
+                "HTTP requests answered",
+                ["route", "status"],
+                registry=r,
+            ),
+            events=Counter(
+                "datastreams_events",
+                "Events by stream and outcome",
+                ["stream", "outcome"],
+                registry=r,
+            ),
+            publish_latency=Histogram(
+                "datastreams_publish_latency_seconds",
+                "Time from handing a delivery's records to Kafka to every acknowledgement",
+                ["result"],
+                buckets=LATENCY_BUCKETS_S,
+                registry=r,
+            ),
+            events_per_delivery=Histogram(
+                "datastreams_events_per_delivery",
+                "Events in one accepted delivery",
+                ["route"],
+                buckets=EVENTS_BUCKETS,
+                registry=r,
+            ),
+            in_flight=Gauge(
+                "datastreams_deliveries_in_flight", "Deliveries being handled now", registry=r
+            ),
+            signing_keys=Counter(
+                "datastreams_signing_keys",
+                "Adobe public-key cache lookups by result",
+                ["result"],
+                registry=r,
+            ),
+            challenges=Counter(
+                "datastreams_validation_challenges",
+                "Adobe I/O challenges answered or logged",
+                ["kind"],
+                registry=r,
+            ),
+            auth_failures=Counter(
+                "datastreams_auth_failures",
+                "Rejected deliveries by route and reason code",
+                ["route", "reason"],
+                registry=r,
+            ),
+            kafka_ready=Gauge(
+                "datastreams_kafka_ready",
+                "1 while Kafka answers and the topics are writable",
+                registry=r,
+            ),
+        )

@@ -1,0 +1,1 @@
+"""One module per upstream stream: how its events become envelopes."""

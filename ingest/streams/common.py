@@ -1,0 +1,81 @@
+"""Helpers every stream's normalizer shares: field access with precise errors, time, ids."""
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from ingest.errors import UnusableInput, shorten
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def require_data(cloudevent: dict[str, Any]) -> dict[str, Any]:
+    data = cloudevent.get("data")
+    if not isinstance(data, dict):
+        raise UnusableInput("missing_data", f"'data' must be an object, got {shorten(data)}")
+    return data
+
+
+def require_munchkin(data: dict[str, Any]) -> str:
+    munchkin = data.get("munchkinId")
+    if not isinstance(munchkin, str) or not munchkin.strip():
+        raise UnusableInput(
+            "missing_munchkin_id", f"'data.munchkinId' must be a string, got {shorten(munchkin)}"
+        )
+    return munchkin.strip()
+
+
+def identifier(value: Any) -> str | None:
+    """A string or integer id as text; None for anything else (bool, float, empty)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def slug(text: str) -> str:
+    """ "modify program token" → "modify_program_token"; "draftCreate" → "draftcreate"."""
+    return _SLUG.sub("_", text.lower()).strip("_")
+
+
+def content_hash(*parts: Any) -> str:
+    """A stable id for an event that carries none: the same event always hashes the same."""
+    canonical = orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)
+    return "sha256:" + hashlib.sha256(canonical).hexdigest()
+
+
+def event_id(cloudevent: dict[str, Any], adobe_event_id: str | None) -> str:
+    return identifier(cloudevent.get("id")) or adobe_event_id or content_hash(cloudevent)
+
+
+def format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_time(value: Any, field: str) -> datetime:
+    """Lenient: RFC 3339, ISO 8601 with a space and no zone (User Audit), epoch s or ms."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = value / 1000 if value > 10**11 else value
+        return datetime.fromtimestamp(seconds, UTC)
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            pass
+        else:
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    raise UnusableInput("invalid_time", f"'{field}' is not a date-time: {shorten(value)}")
+
+
+def event_time(candidates: list[tuple[str, Any]], received_at: str) -> str:
+    """The first present candidate, normalized to UTC RFC 3339; the receive time if none is."""
+    for field, value in candidates:
+        if value is not None and value != "":
+            return format_time(parse_time(value, field))
+    return received_at

@@ -1,0 +1,53 @@
+"""User Audit: wrapped CloudEvents about users changing assets (PROTOCOL.md §1.2).
+
+The current body has no CloudEvents ``id`` (removed from the docs in Jul 2024), so the Adobe
+``eventid`` is the identity; ``time`` may be ``2024-07-11 13:20:42.755`` (no zone: UTC).
+"""
+
+from typing import Any
+
+from ingest.streams.common import (
+    event_id,
+    event_time,
+    identifier,
+    require_data,
+    require_munchkin,
+    slug,
+)
+from pipeline.envelope import Envelope, Stream, Via
+
+TYPE_PREFIX = "com.adobe.platform.marketo.audit.user."
+
+
+def short_type(type_: str, data: dict[str, Any]) -> str:
+    """``email.approve``; ``program.modify_program_token``; just the component without action."""
+    component = type_[len(TYPE_PREFIX) :]
+    action = data.get("eventAction")
+    if isinstance(action, str) and slug(action):
+        return f"{component}.{slug(action)}"
+    return component
+
+
+def subject(data: dict[str, Any]) -> str:
+    """The asset changed; for logins and user events without one, the acting user."""
+    return identifier(data.get("componentId")) or identifier(data.get("userId")) or ""
+
+
+def from_cloudevent(
+    cloudevent: dict[str, Any], adobe_event_id: str | None, received_at: str
+) -> Envelope:
+    data = require_data(cloudevent)
+    type_ = str(cloudevent["type"])
+    return Envelope(
+        id=event_id(cloudevent, adobe_event_id),
+        type=type_,
+        time=event_time([("time", cloudevent.get("time"))], received_at),
+        subject=subject(data),
+        munchkinid=require_munchkin(data),
+        stream=Stream.USER_AUDIT,
+        eventtype=short_type(type_, data),
+        receivedat=received_at,
+        via=Via.ADOBE_IO,
+        data=data,
+        adobeeventid=adobe_event_id,
+    )

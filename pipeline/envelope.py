@@ -1,0 +1,119 @@
+"""The one envelope every accepted event travels in: a CloudEvents 1.0 JSON document.
+
+CloudEvents context attributes (``specversion``, ``id``, ``source``, ``type``, ``time``,
+``subject``, ``datacontenttype``) plus our extension attributes. ``data`` is the upstream event's
+data, unchanged. ``id`` is the same for the same event whichever path brought it (Adobe I/O
+Events or the direct push), so consumers can tell duplicates apart. The JSON Schema of this
+document ships as ``pipeline/schema/envelope.schema.json``.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, ClassVar
+
+import orjson
+
+SPEC_VERSION = "1.0"
+ENVELOPE_VERSION = "1"
+CONTENT_TYPE = "application/cloudevents+json"
+
+
+class Stream(StrEnum):
+    LEAD_ACTIVITY = "lead-activity"
+    USER_AUDIT = "user-audit"
+    NOTIFICATION = "notification"
+
+
+class Via(StrEnum):
+    """Which upstream path delivered the event."""
+
+    ADOBE_IO = "adobe-io"
+    DIRECT_PUSH = "direct-push"
+
+
+def source_for(munchkin_id: str) -> str:
+    return f"marketo:{munchkin_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    id: str
+    type: str
+    time: str
+    subject: str
+    munchkinid: str
+    stream: Stream
+    eventtype: str
+    receivedat: str
+    via: Via
+    data: dict[str, Any]
+    # The Adobe I/O ``eventid`` (same on every retry of one event), when the event came that way.
+    adobeeventid: str | None = None
+
+    specversion: ClassVar[str] = SPEC_VERSION
+    datacontenttype: ClassVar[str] = "application/json"
+    envelopeversion: ClassVar[str] = ENVELOPE_VERSION
+
+    @property
+    def source(self) -> str:
+        return source_for(self.munchkinid)
+
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "specversion": SPEC_VERSION,
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+            "time": self.time,
+            "subject": self.subject,
+            "datacontenttype": self.datacontenttype,
+            "envelopeversion": ENVELOPE_VERSION,
+            "munchkinid": self.munchkinid,
+            "stream": self.stream.value,
+            "eventtype": self.eventtype,
+            "receivedat": self.receivedat,
+            "via": self.via.value,
+        }
+        if self.adobeeventid is not None:
+            doc["adobeeventid"] = self.adobeeventid
+        doc["data"] = self.data
+        return doc
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.to_dict())
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> "Envelope":
+        doc = orjson.loads(raw)
+        return cls(
+            id=doc["id"],
+            type=doc["type"],
+            time=doc["time"],
+            subject=doc["subject"],
+            munchkinid=doc["munchkinid"],
+            stream=Stream(doc["stream"]),
+            eventtype=doc["eventtype"],
+            receivedat=doc["receivedat"],
+            via=Via(doc["via"]),
+            data=doc["data"],
+            adobeeventid=doc.get("adobeeventid"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """An authenticated input we could not turn into an envelope: kept, not lost.
+
+    ``raw`` is the exact request body when the whole body was unusable, or the event's own JSON
+    when one event of a delivery was. It becomes the Kafka record value, so a fixed consumer (or a
+    redrive) reads the original bytes.
+    """
+
+    id: str
+    raw: bytes
+    reason: str
+    detail: str
+    munchkinid: str | None
+    stream: Stream | None
+    via: Via
+    receivedat: str

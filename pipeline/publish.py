@@ -1,0 +1,218 @@
+"""Publishing to Kafka: a producer that connects in the background and acknowledges durably.
+
+Delivery semantics: ``publish`` returns only when Kafka acknowledged every record with
+``acks=all`` from an idempotent producer; otherwise it raises a retriable ``PublishError`` within
+``publish_timeout_s``. Records of one call are grouped per topic-partition and handed to aiokafka's
+batch path (``create_batch``/``send_batch``), one batch per partition rather than one awaited send
+per record. A record whose acknowledgement timed out may still land later: the upstream retries
+and consumers deduplicate on the envelope id.
+
+Lifecycle: ``start`` (returns at once; connecting and creating topics run in the background,
+retried until they succeed) → ``ready`` (producer up, topics writable per the last health probe)
+→ ``stop`` (flush within a deadline, close).
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
+
+from pipeline.admin import create_missing, topics_writable, wait_writable
+from pipeline.errors import KafkaUnavailable, PublishError, PublishTimeout
+from pipeline.settings import KafkaSettings
+from pipeline.topics import OutboundRecord, Topics
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT_S = 10.0
+TOPIC_READY_TIMEOUT_S = 30.0
+
+_partitioner = DefaultPartitioner()
+
+
+def partition_for(key: bytes, partitions: Sequence[int]) -> int:
+    """The partition the Java client's default partitioner picks for this key."""
+    return int(_partitioner(key, list(partitions), list(partitions)))
+
+
+class Publisher:
+    def __init__(self, kafka: KafkaSettings, topics: Topics, *, create_topics: bool = True) -> None:
+        self._kafka = kafka
+        self._topics = topics
+        self._create_topics = create_topics
+        self._producer: AIOKafkaProducer | None = None
+        self._admin: AIOKafkaAdminClient | None = None
+        self._healthy = False
+        self._ready_event = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self._producer is not None and self._healthy
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="kafka-publisher")
+
+    async def wait_ready(self, timeout_s: float) -> None:
+        async with asyncio.timeout(timeout_s):
+            await self._ready_event.wait()
+
+    async def publish(self, records: Sequence[OutboundRecord]) -> None:
+        producer = self._producer
+        if producer is None:
+            raise KafkaUnavailable("not connected to Kafka yet")
+        if not records:
+            return
+        try:
+            async with asyncio.timeout(self._kafka.publish_timeout_s):
+                futures = await self._enqueue(producer, records)
+                await asyncio.gather(*futures)
+        except TimeoutError as exc:
+            raise PublishTimeout(
+                f"Kafka did not acknowledge {len(records)} record(s) "
+                f"within {self._kafka.publish_timeout_s:g} s"
+            ) from exc
+        except KafkaError as exc:
+            raise PublishError(f"Kafka refused the records: {type(exc).__name__}") from exc
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self._healthy = False
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                async with asyncio.timeout(STOP_TIMEOUT_S):
+                    await producer.stop()
+            except TimeoutError:
+                log.error("Kafka producer did not flush within %.0f s", STOP_TIMEOUT_S)
+        await self._close_admin()
+
+    async def __aenter__(self) -> "Publisher":
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def _enqueue(
+        self, producer: AIOKafkaProducer, records: Sequence[OutboundRecord]
+    ) -> list[asyncio.Future[Any]]:
+        groups: dict[tuple[str, int], list[OutboundRecord]] = defaultdict(list)
+        partitions: dict[str, list[int]] = {}
+        for record in records:
+            if record.topic not in partitions:
+                partitions[record.topic] = sorted(await producer.partitions_for(record.topic))
+            partition = partition_for(record.key, partitions[record.topic])
+            groups[(record.topic, partition)].append(record)
+        futures = []
+        for (topic, partition), group in groups.items():
+            for batch in self._batches(producer, group):
+                futures.append(await producer.send_batch(batch, topic, partition=partition))
+        return futures
+
+    @staticmethod
+    def _batches(producer: AIOKafkaProducer, records: list[OutboundRecord]) -> list[Any]:
+        batches = [producer.create_batch()]
+        for r in records:
+            appended = batches[-1].append(
+                key=r.key, value=r.value, timestamp=r.timestamp_ms, headers=list(r.headers)
+            )
+            if appended is None:  # the batch is full: start another
+                batches.append(producer.create_batch())
+                batches[-1].append(
+                    key=r.key, value=r.value, timestamp=r.timestamp_ms, headers=list(r.headers)
+                )
+        return batches
+
+    async def _run(self) -> None:
+        while self._producer is None:
+            try:
+                await self._connect()
+            except (KafkaError, OSError, TimeoutError) as exc:
+                log.warning(
+                    "Kafka at %s not available (%s); retrying in %.1f s",
+                    self._kafka.bootstrap_servers,
+                    type(exc).__name__,
+                    self._kafka.connect_retry_s,
+                )
+                await self._close_admin()
+                await asyncio.sleep(self._kafka.connect_retry_s)
+        while True:
+            await asyncio.sleep(self._kafka.health_interval_s)
+            await self._probe()
+
+    async def _connect(self) -> None:
+        names = {t.name for t in self._topics.all()}
+        self._admin = AIOKafkaAdminClient(
+            bootstrap_servers=self._kafka.bootstrap_servers,
+            client_id=f"{self._kafka.client_id}-admin",
+            request_timeout_ms=int(self._kafka.publish_timeout_s * 1000),
+        )
+        await self._admin.start()
+        if self._create_topics:
+            await create_missing(self._admin, self._topics.all())
+        await wait_writable(self._admin, names, TOPIC_READY_TIMEOUT_S)
+        producer = self._new_producer()
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()
+            raise
+        self._producer = producer
+        self._healthy = True
+        self._ready_event.set()
+        log.info(
+            "connected to Kafka at %s; topics %s", self._kafka.bootstrap_servers, sorted(names)
+        )
+
+    def _new_producer(self) -> AIOKafkaProducer:
+        compression = (
+            None if self._kafka.compression_type == "none" else self._kafka.compression_type
+        )
+        return AIOKafkaProducer(
+            bootstrap_servers=self._kafka.bootstrap_servers,
+            client_id=self._kafka.client_id,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=self._kafka.linger_ms,
+            max_batch_size=self._kafka.max_batch_bytes,
+            max_request_size=self._kafka.max_record_bytes,
+            compression_type=compression,
+        )
+
+    async def _probe(self) -> None:
+        assert self._admin is not None
+        names = {t.name for t in self._topics.all()}
+        try:
+            async with asyncio.timeout(self._kafka.publish_timeout_s):
+                healthy = await topics_writable(self._admin, names)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            healthy = False
+            log.debug("Kafka health probe failed: %s", type(exc).__name__)
+        if healthy != self._healthy:
+            log.warning("Kafka became %s", "ready" if healthy else "unavailable")
+        self._healthy = healthy
+
+    async def _close_admin(self) -> None:
+        admin, self._admin = self._admin, None
+        if admin is not None:
+            with contextlib.suppress(Exception):
+                await admin.close()

@@ -1,0 +1,133 @@
+"""The Kafka topics, their keys and headers, and ``route``: where an event goes.
+
+Keys start with the munchkin ID and keep one subject's events together:
+
+* lead activity   ``<munchkinId>:<leadId>``                       a lead's events share a partition
+* user audit      ``<munchkinId>:<componentType>:<componentId>``  one asset's history in order
+* notification    ``<munchkinId>:<eventtype>``
+* dead letter     ``<munchkinId>`` (or ``unknown``)
+
+Record headers follow the CloudEvents Kafka binding (``ce_*``) in structured mode: the value is
+the whole envelope and ``content-type`` says so.
+"""
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.envelope import CONTENT_TYPE, DeadLetter, Envelope, Stream
+from pipeline.settings import HOURS, TopicSettings
+
+Headers = tuple[tuple[str, bytes], ...]
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    partitions: int
+    replication_factor: int
+    config: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Topics:
+    lead_activity: Topic
+    user_audit: Topic
+    notification: Topic
+    dead_letter: Topic
+
+    def all(self) -> tuple[Topic, ...]:
+        return (self.lead_activity, self.user_audit, self.notification, self.dead_letter)
+
+    def for_stream(self, stream: Stream) -> Topic:
+        return {
+            Stream.LEAD_ACTIVITY: self.lead_activity,
+            Stream.USER_AUDIT: self.user_audit,
+            Stream.NOTIFICATION: self.notification,
+        }[stream]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundRecord:
+    topic: str
+    key: bytes
+    value: bytes
+    headers: Headers
+    timestamp_ms: int
+
+
+def build_topics(settings: TopicSettings, max_record_bytes: int) -> Topics:
+    config = {
+        "retention.ms": str(int(settings.retention_hours * HOURS * 1000)),
+        "max.message.bytes": str(max_record_bytes),
+    }
+    if settings.min_insync_replicas is not None:
+        config["min.insync.replicas"] = str(settings.min_insync_replicas)
+
+    def topic(suffix: str) -> Topic:
+        name = f"{settings.prefix}.{suffix}"
+        return Topic(name, settings.partitions, settings.replication_factor, dict(config))
+
+    return Topics(
+        lead_activity=topic("lead-activity"),
+        user_audit=topic("user-audit"),
+        notification=topic("notification"),
+        dead_letter=topic("dead-letter"),
+    )
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def partition_key(envelope: Envelope) -> str:
+    munchkin = envelope.munchkinid
+    if envelope.stream is Stream.LEAD_ACTIVITY:
+        return f"{munchkin}:{envelope.subject}"
+    if envelope.stream is Stream.USER_AUDIT:
+        data = envelope.data
+        return f"{munchkin}:{_text(data.get('componentType'))}:{envelope.subject}"
+    return f"{munchkin}:{envelope.eventtype}"
+
+
+def envelope_headers(envelope: Envelope) -> Headers:
+    return (
+        ("ce_specversion", envelope.specversion.encode()),
+        ("ce_id", envelope.id.encode()),
+        ("ce_type", envelope.type.encode()),
+        ("ce_source", envelope.source.encode()),
+        ("content-type", CONTENT_TYPE.encode()),
+        ("munchkin_id", envelope.munchkinid.encode()),
+        ("stream", envelope.stream.value.encode()),
+        ("event_type", envelope.eventtype.encode()),
+    )
+
+
+def route(envelope: Envelope, topics: Topics) -> OutboundRecord:
+    return OutboundRecord(
+        topic=topics.for_stream(envelope.stream).name,
+        key=partition_key(envelope).encode(),
+        value=envelope.to_json(),
+        headers=envelope_headers(envelope),
+        timestamp_ms=int(time.time() * 1000),
+    )
+
+
+def route_dead_letter(letter: DeadLetter, topics: Topics) -> OutboundRecord:
+    munchkin = letter.munchkinid or "unknown"
+    headers: Headers = (
+        ("ce_id", letter.id.encode()),
+        ("dl_reason", letter.reason.encode()),
+        ("dl_detail", letter.detail.encode()[:1024]),
+        ("munchkin_id", munchkin.encode()),
+        ("stream", (letter.stream.value if letter.stream else "unknown").encode()),
+        ("via", letter.via.value.encode()),
+        ("received_at", letter.receivedat.encode()),
+    )
+    return OutboundRecord(
+        topic=topics.dead_letter.name,
+        key=munchkin.encode(),
+        value=letter.raw,
+        headers=headers,
+        timestamp_ms=int(time.time() * 1000),
+    )
