@@ -44,6 +44,14 @@ def slug(text: str) -> str:
     return _SLUG.sub("_", text.lower()).strip("_")
 
 
+_NOT_TYPE_CHAR = re.compile(r"[^a-z0-9_.]+")
+
+
+def type_token(text: str) -> str:
+    """A short event type safe for headers and routing: lower case, ``[a-z0-9_.]`` only."""
+    return _NOT_TYPE_CHAR.sub("_", text.lower()).strip("_.") or "unknown"
+
+
 def content_hash(*parts: Any) -> str:
     """A stable id for an event that carries none: the same event always hashes the same."""
     canonical = orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)

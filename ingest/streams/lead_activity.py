@@ -15,6 +15,7 @@ from ingest.streams.common import (
     identifier,
     require_data,
     require_munchkin,
+    type_token,
 )
 from pipeline.activity_types import CUSTOM_TYPE, STANDARD_TYPE_PREFIX, cloudevent_type
 from pipeline.envelope import Envelope, Stream, Via
@@ -26,8 +27,8 @@ def short_type(type_: str) -> str:
     if type_ == CUSTOM_TYPE:
         return "custom"
     if type_.startswith(STANDARD_TYPE_PREFIX):
-        return type_[len(STANDARD_TYPE_PREFIX) :]
-    return type_[len(TYPE_PREFIX) :]
+        return type_token(type_[len(STANDARD_TYPE_PREFIX) :])
+    return type_token(type_[len(TYPE_PREFIX) :])
 
 
 def _lead_id(data: dict[str, Any]) -> str:

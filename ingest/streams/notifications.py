@@ -6,7 +6,14 @@
 
 from typing import Any
 
-from ingest.streams.common import event_id, event_time, identifier, require_data, require_munchkin
+from ingest.streams.common import (
+    event_id,
+    event_time,
+    identifier,
+    require_data,
+    require_munchkin,
+    type_token,
+)
 from pipeline.envelope import Envelope, Stream, Via
 
 TYPE_PREFIX = "com.adobe.platform.marketo.notification."
@@ -32,7 +39,7 @@ def from_cloudevent(
         subject=subject(data),
         munchkinid=require_munchkin(data),
         stream=Stream.NOTIFICATION,
-        eventtype=type_[len(TYPE_PREFIX) :],
+        eventtype=type_token(type_[len(TYPE_PREFIX) :]),
         receivedat=received_at,
         via=Via.ADOBE_IO,
         data=data,

@@ -13,6 +13,7 @@ from ingest.streams.common import (
     require_data,
     require_munchkin,
     slug,
+    type_token,
 )
 from pipeline.envelope import Envelope, Stream, Via
 
@@ -21,7 +22,7 @@ TYPE_PREFIX = "com.adobe.platform.marketo.audit.user."
 
 def short_type(type_: str, data: dict[str, Any]) -> str:
     """``email.approve``; ``program.modify_program_token``; just the component without action."""
-    component = type_[len(TYPE_PREFIX) :]
+    component = type_token(type_[len(TYPE_PREFIX) :])
     action = data.get("eventAction")
     if isinstance(action, str) and slug(action):
         return f"{component}.{slug(action)}"

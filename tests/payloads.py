@@ -1,0 +1,187 @@
+"""Realistic deliveries of every stream, shaped as PROTOCOL.md documents them."""
+
+import uuid
+from typing import Any
+
+MUNCHKIN = "321-XYZ-987"
+SANDBOX = "654-SBX-321"
+CLIENT_ID = "9b8e7d6c5b4a49f0a1b2c3d4e5f60718"
+
+LADS_SOURCE = "urn:marketo_activity_stream"
+LADS_PREFIX = "com.adobe.platform.marketo.activity."
+
+AUDIT_COMPONENTS = {
+    # component name → (type suffix, actions)
+    "Default Program": ("defaultprogram", ["create", "clone", "delete", "modify program token"]),
+    "Email": ("email", ["approve", "unapprove", "draftCreate", "draftDiscard", "edit"]),
+    "Email Batch Program": ("emailbatchprogram", ["create", "activate", "abort"]),
+    "Email Template": ("emailtemplate", ["approve", "clone"]),
+    "Engagement Program": ("engagementprogram", ["create", "activate", "deactivate"]),
+    "Event Program": ("eventprogram", ["create", "rename"]),
+    "Folder": ("folder", ["create", "move", "rename"]),
+    "Form": ("form", ["approve", "edit"]),
+    "Landing Page": ("landingpage", ["approve", "unapprove"]),
+    "Landing Page Template": ("landingpagetemplate", ["approve"]),
+    "List": ("list", ["create", "export"]),
+    "Marketing Folder": ("marketingfolder", ["create"]),
+    "Nurture Program": ("nurtureprogram", ["create"]),
+    "Segment": ("segment", ["create"]),
+    "Segmentation": ("segmentation", ["approve"]),
+    "Smart Campaign": ("smartcampaign", ["activate", "deactivate", "abort"]),
+    "Smart List": ("smartlist", ["edit"]),
+    "Snippet": ("snippet", ["approve"]),
+    "Login": ("login", ["login success", "login failure"]),
+    "Role": ("role", ["create", "edit", "delete"]),
+    "User": ("user", ["create", "delete", "edit"]),
+}
+
+NOTIFICATIONS = {
+    "web_services": {
+        "componentType": "web_services",
+        "subType": "dailyQuota",
+        "eventAction": {"dailyQuota": 50000, "percent": 80, "serviceNames": ["CRM Sync Service"]},
+    },
+    "campaign_abort": {
+        "componentType": "campaign_abort",
+        "subType": "user_campaign_abort",
+        "eventAction": {"campaignId": 40512, "userId": "ops.admin@example.com"},
+    },
+    "campaign_failure": {
+        "componentType": "campaign_failure",
+        "subType": "campaign_failure",
+        "eventAction": {"campaignId": 40513},
+    },
+    "nurture": {"componentType": "nurture", "subType": "program_exhausted", "eventAction": {}},
+    "salesforce_sync_failure": {
+        "componentType": "salesforce_sync",
+        "subType": "sync_failure",
+        "eventAction": {"error": "INVALID_SESSION_ID"},
+    },
+    "test_group": {"componentType": "test_group", "subType": "ab_test_result", "eventAction": {}},
+}
+
+
+def uid() -> str:
+    return str(uuid.uuid4())
+
+
+def lads_data(
+    type_id: int = 10, name: str = "Open Email", lead: Any = "884201", munchkin: str = MUNCHKIN
+) -> dict[str, Any]:
+    return {
+        "munchkinId": munchkin,
+        "leadId": lead,
+        "activityDate": "2026-03-02T09:15:03Z",
+        "activityTypeId": type_id,
+        "activityType": name,
+        "activityLogItemId": 77120033451,
+        "primaryAttributeValueId": 5120,
+        "primaryAttributeValue": "Spring Webinar.Confirmation Email",
+        "attributes": [
+            {"name": "Campaign Run ID", "dataType": "integer", "value": 90211},
+            {"name": "Mailing ID", "dataType": "object", "value": 5120},
+        ],
+    }
+
+
+def lads_event(
+    suffix: str = "standard.openemail",
+    *,
+    data: dict[str, Any] | None = None,
+    old_names: bool = False,
+    both_names: bool = False,
+    client_id: str = CLIENT_ID,
+    ce_id: str | None = None,
+) -> dict[str, Any]:
+    event_id = uid()
+    event: dict[str, Any] = {
+        "specversion": "1.0",
+        "type": LADS_PREFIX + suffix,
+        "source": LADS_SOURCE,
+        "id": ce_id or uid(),
+        "time": "2026-03-02T09:15:04Z",
+        "datacontenttype": "application/json",
+        "data": data if data is not None else lads_data(),
+    }
+    if not old_names or both_names:
+        event |= {"eventid": event_id, "recipientclientid": client_id}
+    if old_names or both_names:
+        event |= {"event_id": event_id, "recipient_client_id": client_id}
+    return event
+
+
+def audit_body(component: str, action: str, munchkin: str = MUNCHKIN) -> dict[str, Any]:
+    suffix, _ = AUDIT_COMPONENTS[component]
+    return {
+        "specversion": "1.0",
+        "type": f"com.adobe.platform.marketo.audit.user.{suffix}",
+        "source": "urn:mlm",
+        "time": "2026-03-03 14:02:11.318",
+        "datacontenttype": "application/json",
+        "dataschema": "V2.0",
+        "data": {
+            "componentId": 40512,
+            "componentType": component,
+            "eventAction": action,
+            "munchkinId": munchkin,
+            "imsOrgId": "ABCDEF0123456789ABCDEF01@AdobeOrg",
+            "userId": "ops.admin@example.com",
+        },
+    }
+
+
+def wrapped(
+    body: dict[str, Any], *, shape: str = "body", client_id: str = CLIENT_ID
+) -> dict[str, Any]:
+    """``body``: current wrapper, recipient at top level; ``inner``: recipient inside ``event``;
+    ``old``: 2020-era wrapper with ``event_id`` and no ``body`` level."""
+    if shape == "old":
+        return {"event_id": uid(), "event": body, "recipient_client_id": client_id}
+    if shape == "inner":
+        return {"eventid": uid(), "event": {"body": body, "recipientclientid": client_id}}
+    return {"eventid": uid(), "event": {"body": body}, "recipientclientid": client_id}
+
+
+def notification_body(kind: str, munchkin: str = MUNCHKIN) -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "source": "urn:mlm",
+        "time": "2026-03-04T06:00:05Z",
+        "type": f"com.adobe.platform.marketo.notification.{kind}",
+        "dataschema": "V1.0",
+        "datacontenttype": "application/json",
+        "data": {
+            "munchkinId": munchkin,
+            "imsOrgId": "ABCDEF0123456789ABCDEF01@AdobeOrg",
+            **NOTIFICATIONS[kind],
+        },
+    }
+
+
+def activity(
+    type_id: int = 2, name: str = "Fill Out Form", lead: Any = 884201, guid: str | None = None
+) -> dict[str, Any]:
+    return {
+        "marketoGUID": guid or uid(),
+        "leadId": lead,
+        "activityDate": "2026-03-05T10:59:58Z",
+        "primaryAttributeValueId": 1044,
+        "primaryAttributeValue": "Webinar Registration Form",
+        "activityTypeId": type_id,
+        "activityType": name,
+        "activityLogItemId": 77120040001,
+        "attributes": [
+            {"name": "Client IP Address", "dataType": "string", "value": "198.51.100.23"},
+            {"name": "Webpage ID", "dataType": "object", "value": 2207},
+        ],
+    }
+
+
+def direct_push(activities: list[Any], munchkin: str = MUNCHKIN) -> dict[str, Any]:
+    return {
+        "sourceApplication": "Marketo",
+        "munchkinId": munchkin,
+        "messageId": "99871",
+        "messageCreatedDate": "2026-03-05T11:00:02Z",
+        "activities": activities,
+    }
