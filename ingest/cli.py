@@ -10,6 +10,7 @@ import sys
 from ingest.server import serve
 from ingest.settings import Settings, load_settings
 from pipeline.errors import ConfigError
+from pipeline.tail import run_tail
 
 log = logging.getLogger("datastreams")
 
@@ -41,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         help="run the HTTP ingress (config: DATASTREAMS_CONFIG, DATASTREAMS_HOST/PORT, "
         "KAFKA_BOOTSTRAP_SERVERS)",
     )
+    tail = commands.add_parser("tail", help="print the records on a topic, from the beginning")
+    tail.add_argument("topic", help="e.g. marketo.lead-activity")
+    tail.add_argument("--max", type=int, default=100, help="stop after this many records")
+    tail.add_argument("--idle", type=float, default=2.0, help="stop after this many idle seconds")
     args = parser.parse_args(argv)
     try:
         settings = load_settings(os.environ)
@@ -54,4 +59,6 @@ def main(argv: list[str] | None = None) -> int:
         if not settings.adobe_io.verify_signatures:
             log.warning("Adobe I/O signature verification is OFF: rely on mTLS at the edge")
         asyncio.run(run_ingress(settings))
+    elif args.command == "tail":
+        return run_tail(settings.kafka.bootstrap_servers, args.topic, args.max, args.idle)
     return 0
