@@ -39,7 +39,7 @@ test: install kafka-jars lint ## Install what is missing, start a test broker on
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 run: kafka-up ## Start the local Kafka and the ingress (foreground; Ctrl-C stops both)
-	@trap '$(MAKE) --no-print-directory kafka-down' EXIT; \
+	@trap '$(MAKE) --no-print-directory kafka-down' EXIT INT TERM; \
 	DATASTREAMS_CONFIG=$(CONFIG) KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$(KAFKA_PORT) \
 		$(VENV)/bin/datastreams ingress
 

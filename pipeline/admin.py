@@ -63,3 +63,11 @@ async def wait_writable(admin: AIOKafkaAdminClient, names: set[str], timeout_s: 
             if await topics_writable(admin, names):
                 return
             await asyncio.sleep(0.1)
+
+
+async def partitions_of(admin: AIOKafkaAdminClient, topic: str) -> list[int]:
+    """The topic's partition numbers; empty if it does not exist."""
+    [described] = await admin.describe_topics([topic])
+    if described.get("error_code") != 0:
+        return []
+    return sorted(p["partition"] for p in described.get("partitions") or [])

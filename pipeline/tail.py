@@ -6,6 +6,9 @@ from typing import TextIO
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from pipeline.admin import partitions_of
 
 
 def render(key: bytes | None, headers: list[tuple[str, bytes]], value: bytes | None) -> str:
@@ -24,14 +27,19 @@ async def tail(
     bootstrap: str, topic: str, *, max_records: int, idle_s: float, out: TextIO = sys.stdout
 ) -> int:
     """Print up to ``max_records`` from the beginning; stop after ``idle_s`` without records."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        partitions = await partitions_of(admin, topic)
+    finally:
+        await admin.close()
+    if not partitions:
+        print(f"topic {topic!r} does not exist on {bootstrap}", file=sys.stderr)
+        return 1
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            print(f"topic {topic!r} does not exist on {bootstrap}", file=sys.stderr)
-            return 1
-        assigned = [TopicPartition(topic, n) for n in sorted(partitions)]
+        assigned = [TopicPartition(topic, n) for n in partitions]
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
         seen = 0

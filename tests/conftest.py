@@ -10,11 +10,13 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
 from ingest.app import create_app
 from ingest.keys import PUBLISHER, TOPICS
 from ingest.settings import AdobeIoSettings, Secret, ServerSettings, Settings, Tenant
+from pipeline.admin import partitions_of
 from pipeline.settings import KafkaSettings, TopicSettings
 from pipeline.topics import Topics
 from tests import payloads as p
@@ -87,18 +89,16 @@ class Ingress:
 
     async def records(self, topic: str, timeout_s: float = 15.0) -> list[ConsumerRecord]:  # type: ignore[type-arg]
         """Every record on the topic, read from the start up to its current end offsets."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await admin.start()
+        try:
+            partitions = [TopicPartition(topic, n) for n in await partitions_of(admin, topic)]
+        finally:
+            await admin.close()
+        assert partitions, f"topic {topic} does not exist"
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
         await consumer.start()
         try:
-            partitions = [
-                TopicPartition(topic, n) for n in sorted(consumer.partitions_for_topic(topic) or [])
-            ]
-            if not partitions:
-                await consumer._client.force_metadata_update()
-                partitions = [
-                    TopicPartition(topic, n)
-                    for n in sorted(consumer.partitions_for_topic(topic) or [])
-                ]
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
             end = await consumer.end_offsets(partitions)
