@@ -15,7 +15,9 @@ from aiohttp import web
 from ingest import handlers, keys
 from ingest.auth import TenantDirectory
 from ingest.errors import IngestError, MethodNotAllowed, NotFound, PayloadTooLarge
+from ingest.limits import InFlight, RateLimiter
 from ingest.metrics import IngestMetrics
+from ingest.oauth import OAuthVerifier
 from ingest.settings import Settings
 from ingest.signature import PublicKeyCache
 from pipeline.publish import Publisher
@@ -23,6 +25,7 @@ from pipeline.topics import build_topics
 
 log = logging.getLogger(__name__)
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 DELIVERY_ROUTES = frozenset({"lead-activity", "adobe-io"})
 HTTP_ERRORS: dict[int, type[IngestError]] = {
     404: NotFound,
@@ -54,17 +57,22 @@ def _translate(exc: web.HTTPException) -> IngestError:
     return error
 
 
-@web.middleware
-async def errors_and_metrics(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    metrics = request.app[keys.METRICS]
-    route = route_name(request)
-    delivery = route in DELIVERY_ROUTES
-    if delivery:
-        metrics.in_flight.inc()
+async def _handle(request: web.Request, handler: Handler, route: str) -> web.StreamResponse:
+    if route not in DELIVERY_ROUTES:
+        return await handler(request)
+    in_flight = request.app[keys.IN_FLIGHT]
+    in_flight.enter()  # sheds with 503 when full: never queue without bound
     try:
-        response = await handler(request)
+        return await handler(request)
+    finally:
+        in_flight.leave()
+
+
+@web.middleware
+async def errors_and_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
+    route = route_name(request)
+    try:
+        response = await _handle(request, handler, route)
     except IngestError as error:
         response = _reject(request, route, error)
     except web.HTTPException as exc:
@@ -72,16 +80,16 @@ async def errors_and_metrics(
     except Exception:
         log.exception("unexpected error on %s %s", request.method, request.path)
         response = error_response(IngestError("internal error; the delivery was not accepted"))
-    finally:
-        if delivery:
-            metrics.in_flight.dec()
-    metrics.requests.labels(route, str(response.status)).inc()
+    request.app[keys.METRICS].requests.labels(route, str(response.status)).inc()
     return response
 
 
 def _reject(request: web.Request, route: str, error: IngestError) -> web.Response:
+    metrics = request.app[keys.METRICS]
     if error.status in (401, 403):
-        request.app[keys.METRICS].auth_failures.labels(route, error.code).inc()
+        metrics.auth_failures.labels(route, error.code).inc()
+    elif error.status in (408, 413, 429) or error.code == "overloaded":
+        metrics.limited.labels(route, error.code).inc()
     log.info("%s %s -> %d %s", request.method, request.path, error.status, error.code)
     return error_response(error)
 
@@ -96,17 +104,20 @@ async def publisher_ctx(app: web.Application) -> AsyncIterator[None]:
     await publisher.stop()
 
 
-async def signing_keys_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[keys.SETTINGS].adobe_io
+async def http_client_ctx(app: web.Application) -> AsyncIterator[None]:
+    """One HTTP client for the outbound calls: Adobe's signing keys and the identity providers."""
+    settings = app[keys.SETTINGS]
+    adobe = settings.adobe_io
     metrics = app[keys.METRICS]
     async with aiohttp.ClientSession() as session:
         app[keys.SIGNING_KEYS] = PublicKeyCache(
             session,
-            settings.public_key_base_url,
-            settings.key_cache_ttl_s,
-            settings.key_fetch_timeout_s,
+            adobe.public_key_base_url,
+            adobe.key_cache_ttl_s,
+            adobe.key_fetch_timeout_s,
             on_result=lambda result: metrics.signing_keys.labels(result).inc(),
         )
+        app[keys.OAUTH] = OAuthVerifier(session, settings.tenants, settings.oauth)
         yield
 
 
@@ -118,11 +129,14 @@ def create_app(
     )
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock
-    app[keys.METRICS] = IngestMetrics.create()
+    app[keys.METRICS] = metrics = IngestMetrics.create()
     app[keys.TOPICS] = build_topics(settings.topics, settings.kafka.max_record_bytes)
     app[keys.TENANTS] = TenantDirectory.from_tenants(settings.tenants)
     app[keys.DRAINING] = asyncio.Event()
-    app.cleanup_ctx.append(signing_keys_ctx)
+    app[keys.LIMITER] = RateLimiter(settings.limits)
+    app[keys.IN_FLIGHT] = in_flight = InFlight(settings.server.max_concurrent_deliveries)
+    metrics.in_flight.set_function(lambda: float(in_flight.count))
+    app.cleanup_ctx.append(http_client_ctx)
     app.cleanup_ctx.append(publisher_ctx)
     app.router.add_post("/v1/lead-activity", handlers.lead_activity, name="lead-activity")
     app.router.add_post("/v1/adobe-io", handlers.adobe_io, name="adobe-io")

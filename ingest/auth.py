@@ -1,9 +1,10 @@
 """Who may publish: tenant tokens for the direct push, recipient client ids for Adobe I/O.
 
-A token belongs to one munchkin ID. An Adobe recipient client id belongs to one Adobe org, which
-may hold several Marketo instances (production and sandbox share one registration), so it maps to
-the set of munchkin IDs configured with it. A delivery carrying any event of a munchkin ID outside
-its credential's set is refused whole (403): nothing of it is published.
+A static token or an OAuth client belongs to one munchkin ID. An Adobe recipient client id
+belongs to one Adobe org, which may hold several Marketo instances (production and sandbox share
+one registration), so it maps to the set of munchkin IDs configured with it. A delivery carrying
+any event of a munchkin ID outside its credential's set is refused whole (403): nothing of it is
+published.
 """
 
 import hashlib
@@ -12,8 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ingest.errors import InvalidToken, MissingCredentials, TenantMismatch, WrongRecipient, shorten
+from ingest.oauth import OAuthVerifier
 from ingest.parse import AdobeItem
-from ingest.settings import Tenant
+from ingest.tenant_settings import Tenant
 
 
 def _digest(token: str) -> bytes:
@@ -34,7 +36,7 @@ class TenantDirectory:
                 by_client.setdefault(t.adobe_client_id, set()).add(t.munchkin_id)
         return cls(
             token_digests=tuple(
-                (_digest(tok.reveal()), t.munchkin_id) for t in tenants for tok in t.api_tokens
+                (tok.digest, t.munchkin_id) for t in tenants for tok in t.api_tokens
             ),
             munchkins_by_client={k: frozenset(v) for k, v in by_client.items()},
         )
@@ -52,17 +54,28 @@ def presented_token(authorization: str | None) -> str:
     return scheme
 
 
-def tenant_for_token(authorization: str | None, directory: TenantDirectory) -> str:
-    """The munchkin ID the presented token belongs to. Compares every digest in constant time,
-    so the time taken says nothing about which token (or how much of one) matched."""
-    digest = _digest(presented_token(authorization))
-    match = ""
+def static_tenant(token: str, directory: TenantDirectory) -> str | None:
+    """The munchkin ID a static token belongs to. Compares every digest in constant time, so
+    the time taken says nothing about which token (or how much of one) matched."""
+    digest = _digest(token)
+    match = None
     for known, munchkin in directory.token_digests:
         if hmac.compare_digest(known, digest):
             match = munchkin
-    if not match:
-        raise InvalidToken("the token is not valid for any tenant")
     return match
+
+
+async def tenant_for_push(
+    authorization: str | None, directory: TenantDirectory, oauth: OAuthVerifier
+) -> str:
+    """The munchkin ID a direct push may publish for: a static token, else an OAuth token."""
+    token = presented_token(authorization)
+    munchkin = static_tenant(token, directory)
+    if munchkin is not None:
+        return munchkin
+    if oauth.enabled:
+        return await oauth.tenant_for(token)
+    raise InvalidToken("the token is not valid for any tenant")
 
 
 def munchkins_for_recipients(items: list[AdobeItem], directory: TenantDirectory) -> frozenset[str]:

@@ -9,22 +9,30 @@ accept, and anything that may succeed later is a 503 with ``Retry-After``.
 IngestError                      500 internal
 ├── BadRequest                   400 bad_request
 │   ├── MalformedJson            400 malformed_json           (unauthenticated requests only)
-│   └── InvalidChallenge         400 invalid_challenge
+│   ├── InvalidChallenge         400 invalid_challenge
+│   ├── InvalidDelivery          400 invalid_delivery         (unauthenticated requests only)
+│   └── TooDeep                  400 too_deep                 (unauthenticated requests only)
 ├── Unauthorized                 401 unauthorized
 │   ├── MissingCredentials       401 missing_credentials
 │   ├── InvalidToken             401 invalid_token
 │   ├── MissingSignature         401 missing_signature
-│   └── InvalidSignature         401 invalid_signature
+│   ├── InvalidSignature         401 invalid_signature
+│   └── ClientCertificateRequired 401 client_certificate_required
 ├── Forbidden                    403 forbidden
 │   ├── WrongRecipient           403 wrong_recipient
 │   └── TenantMismatch           403 tenant_mismatch
 ├── NotFound                     404 not_found
 ├── MethodNotAllowed             405 method_not_allowed
+├── RequestTimeout               408 request_timeout
 ├── PayloadTooLarge              413 payload_too_large
+│   └── TooManyEvents            413 too_many_events
 ├── UnsupportedMediaType         415 unsupported_media_type
+├── RateLimited                  429 rate_limited             (Retry-After)
 └── ServiceUnavailable           503 unavailable  (Retry-After)
     ├── KafkaNotAvailable        503 kafka_unavailable
-    └── SigningKeysUnavailable   503 signing_keys_unavailable
+    ├── SigningKeysUnavailable   503 signing_keys_unavailable
+    ├── IdentityProviderUnavailable 503 identity_provider_unavailable
+    └── Overloaded               503 overloaded (too many deliveries at once)
 
 UnusableInput                    not an HTTP answer: the input is dead-lettered (see below)
 """
@@ -61,6 +69,14 @@ class InvalidChallenge(BadRequest):
     code = "invalid_challenge"
 
 
+class InvalidDelivery(BadRequest):
+    code = "invalid_delivery"
+
+
+class TooDeep(BadRequest):
+    code = "too_deep"
+
+
 class Unauthorized(IngestError):
     status = 401
     code = "unauthorized"
@@ -80,6 +96,10 @@ class MissingSignature(Unauthorized):
 
 class InvalidSignature(Unauthorized):
     code = "invalid_signature"
+
+
+class ClientCertificateRequired(Unauthorized):
+    code = "client_certificate_required"
 
 
 class Forbidden(IngestError):
@@ -105,14 +125,32 @@ class MethodNotAllowed(IngestError):
     code = "method_not_allowed"
 
 
+class RequestTimeout(IngestError):
+    status = 408
+    code = "request_timeout"
+
+
 class PayloadTooLarge(IngestError):
     status = 413
     code = "payload_too_large"
 
 
+class TooManyEvents(PayloadTooLarge):
+    code = "too_many_events"
+
+
 class UnsupportedMediaType(IngestError):
     status = 415
     code = "unsupported_media_type"
+
+
+class RateLimited(IngestError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
 
 
 class ServiceUnavailable(IngestError):
@@ -127,6 +165,15 @@ class KafkaNotAvailable(ServiceUnavailable):
 
 class SigningKeysUnavailable(ServiceUnavailable):
     code = "signing_keys_unavailable"
+
+
+class IdentityProviderUnavailable(ServiceUnavailable):
+    code = "identity_provider_unavailable"
+
+
+class Overloaded(ServiceUnavailable):
+    code = "overloaded"
+    retry_after_s = 1
 
 
 class UnusableInput(Exception):

@@ -1,11 +1,13 @@
 """The HTTP routes. Each delivery handler reads as the pipeline: authenticate → parse →
 normalize → publish → answer with what became of every event."""
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from time import perf_counter
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -14,19 +16,25 @@ from ingest import keys
 from ingest.auth import (
     check_tenants,
     munchkins_for_recipients,
-    tenant_for_token,
+    tenant_for_push,
 )
 from ingest.errors import (
+    ClientCertificateRequired,
+    IngestError,
     InvalidChallenge,
+    InvalidDelivery,
     KafkaNotAvailable,
     MalformedJson,
     PayloadTooLarge,
+    RequestTimeout,
+    TooDeep,
+    TooManyEvents,
     UnsupportedMediaType,
     UnusableInput,
     shorten,
 )
 from ingest.normalize import Outcome, dead_letter, normalize_adobe, normalize_direct_push
-from ingest.parse import adobe_items, decode_json, direct_push, validation_url
+from ingest.parse import adobe_items, decode_json, deeper_than, direct_push, validation_url
 from ingest.signature import verify_delivery
 from ingest.streams.common import format_time
 from pipeline.envelope import Via
@@ -53,13 +61,17 @@ def require_json(request: web.Request) -> None:
 
 
 async def read_body(request: web.Request) -> bytes:
-    limit = request.app[keys.SETTINGS].server.max_body_bytes
+    server = request.app[keys.SETTINGS].server
+    limit = server.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(f"body of {request.content_length} bytes exceeds {limit} bytes")
     try:
-        return await request.read()
+        async with asyncio.timeout(server.body_timeout_s):
+            return await request.read()
     except web.HTTPRequestEntityTooLarge as exc:
         raise PayloadTooLarge(f"body exceeds {limit} bytes") from exc
+    except TimeoutError as exc:
+        raise RequestTimeout(f"the body did not arrive within {server.body_timeout_s:g} s") from exc
 
 
 def received_at(request: web.Request) -> str:
@@ -105,28 +117,65 @@ def _by_stream(outcome: Outcome) -> dict[str, int]:
     return dict(counts)
 
 
+def _dead_letter_body(
+    body: bytes, exc: IngestError | UnusableInput, via: Via, at: str, munchkin: str | None
+) -> Outcome:
+    error = exc if isinstance(exc, UnusableInput) else UnusableInput(exc.code, exc.detail)
+    return Outcome(dead_letters=[dead_letter(body, error, via, at, munchkin=munchkin)])
+
+
+def decode_limited(request: web.Request, body: bytes) -> Any:
+    """JSON with a nesting limit; deeper input is refused before anything walks it further."""
+    doc = decode_json(body)
+    limit = request.app[keys.SETTINGS].server.max_json_depth
+    if deeper_than(doc, limit):
+        raise TooDeep(f"JSON nests deeper than {limit} levels")
+    return doc
+
+
+def check_count(request: web.Request, count: int) -> None:
+    limit = request.app[keys.SETTINGS].server.max_events_per_delivery
+    if count > limit:
+        raise TooManyEvents(f"{count} events in one delivery; at most {limit}")
+
+
 async def lead_activity(request: web.Request) -> web.Response:
     """POST /v1/lead-activity: the direct Lead Activity push, authenticated by tenant token."""
-    munchkin = tenant_for_token(request.headers.get("Authorization"), request.app[keys.TENANTS])
+    app = request.app
+    authorization = request.headers.get("Authorization")
+    munchkin = await tenant_for_push(authorization, app[keys.TENANTS], app[keys.OAUTH])
+    credential = f"push:{munchkin}"
+    app[keys.LIMITER].delivery(credential)
     require_json(request)
     body = await read_body(request)
     at = received_at(request)
     try:
-        push = direct_push(decode_json(body))
+        push = direct_push(decode_limited(request, body))
         check_tenants([push.munchkin_id], frozenset({munchkin}))
+        check_count(request, len(push.activities))
         outcome = normalize_direct_push(push.activities, push.munchkin_id or munchkin, at)
-    except (MalformedJson, UnusableInput) as exc:
-        error = exc if isinstance(exc, UnusableInput) else UnusableInput(exc.code, exc.detail)
-        outcome = Outcome(
-            dead_letters=[dead_letter(body, error, Via.DIRECT_PUSH, at, munchkin=munchkin)]
-        )
+    except (MalformedJson, TooDeep, UnusableInput) as exc:
+        outcome = _dead_letter_body(body, exc, Via.DIRECT_PUSH, at, munchkin)
     check_tenants(_tenant_hints(outcome), frozenset({munchkin}))
+    app[keys.LIMITER].events(credential, outcome.count)
     return await publish(request, outcome, "lead-activity")
+
+
+def require_client_certificate(request: web.Request) -> None:
+    expected = request.app[keys.SETTINGS].adobe_io.client_cert_cn
+    if expected is None:
+        return
+    transport = request.transport
+    cert = transport.get_extra_info("peercert") if transport else None
+    names = [v for rdn in (cert or {}).get("subject", ()) for k, v in rdn if k == "commonName"]
+    if expected not in names:
+        raise ClientCertificateRequired("a client certificate of Adobe I/O Events is required")
 
 
 async def adobe_io(request: web.Request) -> web.Response:
     """POST /v1/adobe-io: Adobe I/O Events deliveries of all three streams, signed by Adobe."""
     app = request.app
+    require_client_certificate(request)
     require_json(request)
     body = await read_body(request)
     if len(body) <= VALIDATION_BODY_MAX and (url := _validation_url(body)):
@@ -136,17 +185,23 @@ async def adobe_io(request: web.Request) -> web.Response:
         await verify_delivery(body, request.headers, app[keys.SIGNING_KEYS])
     at = received_at(request)
     try:
-        items = adobe_items(decode_json(body))
-    except (MalformedJson, UnusableInput) as exc:
+        items = adobe_items(decode_limited(request, body))
+    except (MalformedJson, TooDeep, UnusableInput) as exc:
         if not settings.verify_signatures:  # nothing has authenticated this body yet
-            raise MalformedJson(exc.detail) from exc
-        error = exc if isinstance(exc, UnusableInput) else UnusableInput(exc.code, exc.detail)
-        letter = dead_letter(body, error, Via.ADOBE_IO, at, munchkin=None)
-        return await publish(request, Outcome(dead_letters=[letter]), "adobe-io")
+            if isinstance(exc, IngestError):
+                raise
+            raise InvalidDelivery(exc.detail) from exc
+        return await publish(
+            request, _dead_letter_body(body, exc, Via.ADOBE_IO, at, None), "adobe-io"
+        )
     allowed = munchkins_for_recipients(items, app[keys.TENANTS])
+    credential = "adobe:" + ",".join(sorted({item.recipient or "" for item in items}))
+    app[keys.LIMITER].delivery(credential)
+    check_count(request, len(items))
     default = next(iter(allowed)) if len(allowed) == 1 else None
     outcome = normalize_adobe(items, at, default)
     check_tenants(_tenant_hints(outcome), allowed)
+    app[keys.LIMITER].events(credential, outcome.count)
     return await publish(request, outcome, "adobe-io")
 
 

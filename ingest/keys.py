@@ -7,7 +7,9 @@ from datetime import datetime
 from aiohttp import web
 
 from ingest.auth import TenantDirectory
+from ingest.limits import InFlight, RateLimiter
 from ingest.metrics import IngestMetrics
+from ingest.oauth import OAuthVerifier
 from ingest.settings import Settings
 from ingest.signature import PublicKeyCache
 from pipeline.publish import Publisher
@@ -21,3 +23,6 @@ PUBLISHER = web.AppKey("publisher", Publisher)
 SIGNING_KEYS = web.AppKey("signing_keys", PublicKeyCache)
 DRAINING = web.AppKey("draining", asyncio.Event)
 CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("clock")
+OAUTH = web.AppKey("oauth", OAuthVerifier)
+LIMITER = web.AppKey("limiter", RateLimiter)
+IN_FLIGHT = web.AppKey("in_flight", InFlight)

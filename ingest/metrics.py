@@ -28,6 +28,7 @@ class IngestMetrics:
     signing_keys: Counter
     challenges: Counter
     auth_failures: Counter
+    limited: Counter
     kafka_ready: Gauge
 
     @classmethod
@@ -80,6 +81,12 @@ class IngestMetrics:
                 "datastreams_auth_failures",
                 "Rejected deliveries by route and reason code",
                 ["route", "reason"],
+                registry=r,
+            ),
+            limited=Counter(
+                "datastreams_limited",
+                "Deliveries refused by a limit (408, 413, 429, overloaded 503) by route and code",
+                ["route", "code"],
                 registry=r,
             ),
             kafka_ready=Gauge(

@@ -33,6 +33,10 @@ class Outcome:
     envelopes: list[Envelope] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
 
+    @property
+    def count(self) -> int:
+        return len(self.envelopes) + len(self.dead_letters)
+
 
 def stream_of(type_: Any) -> tuple[Stream, Normalizer]:
     if not isinstance(type_, str):

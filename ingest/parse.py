@@ -118,3 +118,20 @@ def direct_push(doc: Any) -> DirectPush:
         message_id=None if message_id is None else str(message_id),
         activities=activities,
     )
+
+
+def deeper_than(doc: Any, limit: int) -> bool:
+    """True if containers nest more than ``limit`` levels. Iterative, so hostile input cannot
+    exhaust the stack; only containers are visited, so the cost is small for flat events."""
+    if not isinstance(doc, dict | list):
+        return False
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False

@@ -15,7 +15,9 @@ from aiokafka.structs import ConsumerRecord
 
 from ingest.app import create_app
 from ingest.keys import PUBLISHER, TOPICS
-from ingest.settings import AdobeIoSettings, Secret, ServerSettings, Settings, Tenant
+from ingest.secrets import ApiToken
+from ingest.settings import AdobeIoSettings, ServerSettings, Settings
+from ingest.tenant_settings import Tenant
 from pipeline.admin import partitions_of
 from pipeline.settings import KafkaSettings, TopicSettings
 from pipeline.topics import Topics
@@ -60,9 +62,9 @@ def ingress_settings(bootstrap: str, key_base_url: str, **overrides: Any) -> Set
         topics=TopicSettings(prefix=prefix, partitions=3),
         adobe_io=AdobeIoSettings(public_key_base_url=key_base_url),
         tenants=(
-            Tenant(p.MUNCHKIN, (Secret(TOKEN),), p.CLIENT_ID),
-            Tenant(p.SANDBOX, (Secret(SANDBOX_TOKEN),), p.CLIENT_ID),
-            Tenant(OTHER_MUNCHKIN, (Secret(OTHER_TOKEN),), OTHER_CLIENT),
+            Tenant(p.MUNCHKIN, (ApiToken.from_plain(TOKEN),), p.CLIENT_ID),
+            Tenant(p.SANDBOX, (ApiToken.from_plain(SANDBOX_TOKEN),), p.CLIENT_ID),
+            Tenant(OTHER_MUNCHKIN, (ApiToken.from_plain(OTHER_TOKEN),), OTHER_CLIENT),
         ),
     )
     return replace(settings, **overrides)

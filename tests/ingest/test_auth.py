@@ -5,38 +5,43 @@ from ingest.auth import (
     check_tenants,
     munchkins_for_recipients,
     presented_token,
-    tenant_for_token,
+    tenant_for_push,
 )
 from ingest.errors import InvalidToken, MissingCredentials, TenantMismatch, WrongRecipient
+from ingest.oauth import OAuthVerifier
 from ingest.parse import adobe_items
-from ingest.settings import Secret, Tenant
+from ingest.secrets import ApiToken, Secret
+from ingest.tenant_settings import OAuthClientSettings, Tenant
 from tests import payloads as p
 
 TOKEN = "tenant-one-token-0123456789"
 DIRECTORY = TenantDirectory.from_tenants(
     [
-        Tenant(p.MUNCHKIN, (Secret(TOKEN),), p.CLIENT_ID),
-        Tenant(p.SANDBOX, (Secret("sandbox-token-0123456789"),), p.CLIENT_ID),
+        Tenant(p.MUNCHKIN, (ApiToken.from_plain(TOKEN),), p.CLIENT_ID),
+        Tenant(p.SANDBOX, (ApiToken.from_plain("sandbox-token-0123456789"),), p.CLIENT_ID),
         Tenant("999-OTH-999", (), "other-client"),
     ]
 )
 
 
+NO_OAUTH = OAuthVerifier(None, [], OAuthClientSettings())  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("header", [f"Bearer {TOKEN}", TOKEN, f"bearer  {TOKEN} "])
-def test_bearer_and_bare_tokens(header: str) -> None:
-    assert tenant_for_token(header, DIRECTORY) == p.MUNCHKIN
+async def test_bearer_and_bare_tokens(header: str) -> None:
+    assert await tenant_for_push(header, DIRECTORY, NO_OAUTH) == p.MUNCHKIN
 
 
 @pytest.mark.parametrize("header", [None, "", "   "])
-def test_missing_credentials(header: str | None) -> None:
+async def test_missing_credentials(header: str | None) -> None:
     with pytest.raises(MissingCredentials):
-        tenant_for_token(header, DIRECTORY)
+        await tenant_for_push(header, DIRECTORY, NO_OAUTH)
 
 
 @pytest.mark.parametrize("header", ["Bearer wrong", TOKEN[:-1], f"Basic {TOKEN}", TOKEN + "x"])
-def test_invalid_tokens(header: str) -> None:
+async def test_invalid_tokens(header: str) -> None:
     with pytest.raises(InvalidToken):
-        tenant_for_token(header, DIRECTORY)
+        await tenant_for_push(header, DIRECTORY, NO_OAUTH)
 
 
 def test_presented_token_strips_scheme() -> None:
@@ -61,7 +66,8 @@ def test_tenant_outside_the_set_is_refused() -> None:
         check_tenants([p.MUNCHKIN, "999-OTH-999"], frozenset({p.MUNCHKIN}))
 
 
-def test_secret_repr_hides_the_value() -> None:
-    tenant = Tenant(p.MUNCHKIN, (Secret(TOKEN),), None)
+def test_secrets_never_show_themselves() -> None:
+    tenant = Tenant(p.MUNCHKIN, (ApiToken.from_plain(TOKEN),), None)
     assert TOKEN not in repr(tenant)
-    assert TOKEN not in str(tenant.api_tokens[0])
+    assert ApiToken.from_plain(TOKEN).digest.hex() not in repr(tenant)
+    assert "hunter2" not in repr(Secret("hunter2")) + str(Secret("hunter2"))

@@ -1,5 +1,6 @@
 import pytest
 
+from ingest.secrets import ApiToken
 from ingest.settings import load_settings, parse_settings
 from pipeline.errors import ConfigError
 
@@ -23,7 +24,7 @@ def test_the_documented_example_works_as_written(tmp_path) -> None:  # type: ign
     assert s.adobe_io.public_key_base_url == "https://static.adobeioevents.com"
     [tenant] = s.tenants
     assert tenant.munchkin_id == "123-ABC-456"
-    assert [t.reveal() for t in tenant.api_tokens] == ["a-long-random-token"]
+    assert tenant.api_tokens == (ApiToken.from_plain("a-long-random-token"),)
     assert tenant.adobe_client_id == "0123456789abcdef"
     assert (s.server.host, s.server.port) == ("0.0.0.0", 8080)
 
