@@ -11,6 +11,7 @@ reached nothing is accepted: the answer is 503 so Marketo retries.
 """
 
 import asyncio
+import base64
 import hashlib
 import logging
 import time
@@ -254,7 +255,7 @@ class OAuthVerifier:
         )  # fmt: skip
         if not (url and client_id and secret):
             return None
-        auth = aiohttp.BasicAuth(client_id, secret.reveal())
+        basic = base64.b64encode(f"{client_id}:{secret.reveal()}".encode()).decode()
         async with self._introspections:
             answer = await fetch_json(
                 self._session,
@@ -262,7 +263,7 @@ class OAuthVerifier:
                 url,
                 self._client.http_timeout_s,
                 data={"token": token, "token_type_hint": "access_token"},
-                auth=auth,
+                headers={"Authorization": f"Basic {basic}"},
             )
         if not isinstance(answer, dict) or answer.get("active") is not True:
             return None

@@ -88,3 +88,97 @@ def test_missing_or_invalid_file(tmp_path) -> None:  # type: ignore[no-untyped-d
     bad.write_text("[kafka\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings({"DATASTREAMS_CONFIG": str(bad)})
+
+
+def test_secret_references(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    secret_file = tmp_path / "token"
+    secret_file.write_text("token-from-a-file-0123456789\n")
+    digest = ApiToken.from_plain("token-stored-as-a-hash-0123").digest.hex()
+    doc = {
+        "tenants": [
+            {
+                "munchkin_id": "123-ABC-456",
+                "api_tokens": ["env:PUSH_TOKEN", f"file:{secret_file}", f"sha256:{digest}"],
+                "oauth": {
+                    "issuer": "https://idp.example.com/",
+                    "audience": "datastreams",
+                    "introspection_url": "https://idp.example.com/introspect",
+                    "introspection_client_id": "ds",
+                    "introspection_client_secret": "env:INTROSPECTION_SECRET",
+                },
+            }
+        ]
+    }
+    env = {"PUSH_TOKEN": "token-from-the-env-0123456789", "INTROSPECTION_SECRET": "s3cr3t"}
+    [tenant] = parse_settings(doc, env).tenants
+    assert tenant.api_tokens == (
+        ApiToken.from_plain("token-from-the-env-0123456789"),
+        ApiToken.from_plain("token-from-a-file-0123456789"),
+        ApiToken.from_plain("token-stored-as-a-hash-0123"),
+    )
+    assert tenant.oauth is not None
+    assert tenant.oauth.introspection_client_secret is not None
+    assert tenant.oauth.introspection_client_secret.reveal() == "s3cr3t"
+    assert "s3cr3t" not in repr(tenant)
+    assert "0123456789" not in repr(tenant)
+
+
+@pytest.mark.parametrize(
+    ("tenant", "env", "message"),
+    [
+        ({"api_tokens": ["env:MISSING"]}, {}, "environment variable MISSING"),
+        ({"api_tokens": ["file:/nonexistent/x"]}, {}, "refers to file"),
+        ({"oauth": {"issuer": "https://i/"}}, {}, "issuer' and 'audience'"),
+        (
+            {"oauth": {"issuer": "https://i/", "audience": "a", "algorithms": ["HS256"]}},
+            {},
+            "HS256",
+        ),
+        ({"oauth": {"issuer": "https://i/", "audience": "a", "algorithms": ["none"]}}, {}, "none"),
+        (
+            {
+                "oauth": {
+                    "issuer": "https://i/",
+                    "audience": "a",
+                    "introspection_url": "https://i/x",
+                }
+            },
+            {},
+            "client id and secret",
+        ),
+    ],
+)
+def test_secret_and_oauth_errors(tenant: dict, env: dict, message: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(ConfigError, match=message):
+        parse_settings({"tenants": [{"munchkin_id": "123-ABC-456"} | tenant]}, env)
+
+
+def test_tenants_sharing_an_issuer_need_distinct_client_ids() -> None:
+    oauth = {"issuer": "https://i/", "audience": "a"}
+    doc = {"tenants": [{"munchkin_id": "a", "oauth": oauth}, {"munchkin_id": "b", "oauth": oauth}]}
+    with pytest.raises(ConfigError, match="client_ids"):
+        parse_settings(doc, {})
+    doc["tenants"][0]["oauth"] = oauth | {"client_ids": ["one"]}
+    doc["tenants"][1]["oauth"] = oauth | {"client_ids": ["two"]}
+    assert len(parse_settings(doc, {}).tenants) == 2
+
+
+def test_limits_and_tls_settings(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    cert.write_text("x")
+    key.write_text("x")
+    doc = {
+        "server": {"tls_cert_file": str(cert), "tls_key_file": str(key), "max_json_depth": 10},
+        "limits": {"events_per_second": 5, "deliveries_burst": 3},
+    }
+    s = parse_settings(doc, {})
+    assert s.server.tls_cert_file == str(cert)
+    assert (s.limits.events_per_s, s.limits.deliveries_burst) == (5.0, 3)
+    with pytest.raises(ConfigError, match="go together"):
+        parse_settings({"server": {"tls_cert_file": str(cert)}}, {})
+    with pytest.raises(ConfigError, match="not a file"):
+        parse_settings({"server": {"tls_cert_file": "/nope", "tls_key_file": str(key)}}, {})
+    with pytest.raises(ConfigError, match="at most 200"):
+        parse_settings({"server": {"max_json_depth": 500}}, {})
+    with pytest.raises(ConfigError, match="tls_client_ca_file"):
+        parse_settings({"adobe_io": {"client_cert_cn": "x"}}, {})

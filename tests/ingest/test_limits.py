@@ -1,0 +1,65 @@
+import pytest
+
+from ingest.errors import Overloaded, RateLimited
+from ingest.limits import InFlight, RateLimiter, TokenBucket
+from ingest.parse import deeper_than
+from ingest.settings import LimitSettings
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_token_bucket_refills_at_its_rate() -> None:
+    bucket = TokenBucket(rate_per_s=10, burst=20, tokens=20, updated_at=0)
+    assert bucket.take(20, now=0) == 0
+    assert bucket.take(5, now=0) == pytest.approx(0.5)
+    assert bucket.take(5, now=0.5) == 0
+    assert bucket.take(100, now=100) == pytest.approx(8.0)  # never more than the burst
+
+
+def test_rate_limiter_is_per_credential_and_says_when_to_retry() -> None:
+    clock = Clock()
+    limiter = RateLimiter(LimitSettings(events_per_s=10, events_burst=10), clock)
+    limiter.events("a", 10)
+    limiter.events("b", 10)
+    with pytest.raises(RateLimited) as info:
+        limiter.events("a", 5)
+    assert info.value.retry_after_s == 1
+    clock.now = 0.5
+    limiter.events("a", 5)
+
+
+def test_a_delivery_larger_than_the_burst_is_not_refused_forever() -> None:
+    limiter = RateLimiter(LimitSettings(events_per_s=10, events_burst=10), Clock())
+    limiter.events("a", 500)  # counted as a full burst
+
+
+def test_in_flight_sheds_beyond_its_limit() -> None:
+    gate = InFlight(2)
+    gate.enter()
+    gate.enter()
+    with pytest.raises(Overloaded):
+        gate.enter()
+    gate.leave()
+    gate.enter()
+
+
+@pytest.mark.parametrize(
+    ("doc", "limit", "deep"),
+    [
+        ({"a": 1}, 1, False),
+        ({"a": {"b": 1}}, 1, True),
+        ({"a": [{"b": [1]}]}, 4, False),
+        ({"a": [{"b": [1]}]}, 3, True),
+        ([[[[]]]], 3, True),
+        ("scalar", 1, False),
+        ([1, 2, {"x": "y"}], 2, False),
+    ],
+)
+def test_depth(doc: object, limit: int, deep: bool) -> None:
+    assert deeper_than(doc, limit) is deep
