@@ -55,8 +55,11 @@ __all__ = [
     "broker_status",
     "ensure_jars",
     "free_port",
+    "kill_broker",
     "main",
+    "restart_node",
     "start_broker",
+    "start_cluster",
     "stop_broker",
 ]
 
@@ -81,6 +84,7 @@ HOST = "127.0.0.1"
 MAIN_CLASS = "kafka.Kafka"
 STORAGE_TOOL = "kafka.tools.StorageTool"
 JVM_HEAP = ["-Xms256m", "-Xmx1g"]
+CLUSTER_JVM_HEAP = ["-Xms128m", "-Xmx512m"]
 JVM_OPTS = [
     "-XX:+UseG1GC",
     "-XX:MaxGCPauseMillis=20",
@@ -406,13 +410,24 @@ def _wait_ready(proc: subprocess.Popen[bytes], port: int, deadline: float) -> No
 # --------------------------------------------------------------------------- start / stop
 
 
-def _render_config(data_dir: Path, port: int, controller_port: int) -> Path:
+def _render_config(
+    data_dir: Path,
+    port: int,
+    controller_port: int,
+    node_id: int = 1,
+    voters: str | None = None,
+) -> Path:
     kraft_dir = data_dir / KRAFT_SUBDIR
+    nodes = 1 if voters is None else voters.count(",") + 1
     text = (
         TEMPLATE.read_text(encoding="utf-8")
         .replace("@BROKER_PORT@", str(port))
         .replace("@CONTROLLER_PORT@", str(controller_port))
         .replace("@LOG_DIR@", str(kraft_dir))
+        .replace("@NODE_ID@", str(node_id))
+        .replace("@VOTERS@", voters or f"1@{HOST}:{controller_port}")
+        .replace("@REPLICAS@", str(nodes))
+        .replace("@MIN_ISR@", str(max(1, nodes - 1)))
     )
     leftover = re.findall(r"@[A-Z_]+@", text)
     if leftover:
@@ -508,21 +523,31 @@ def start_broker(
             f"a broker (pid {existing}) already runs from {data_dir} but does not answer on "
             f"{HOST}:{port} (configured port: {_configured_port(data_dir)}); stop it first"
         )
-    for what, p in (("broker", port), ("controller", controller_port)):
-        if _port_open(p, timeout_s=0.5):
-            raise BrokerError(f"{what} port {HOST}:{p} is already in use by another process")
+    _check_free(port, controller_port)
     _check_libs(libs_dir)
     _require_aiokafka()
 
-    started = time.monotonic()
-    deadline = started + timeout_s
-    conf = _render_config(data_dir, port, controller_port)
+    deadline = time.monotonic() + timeout_s
+    proc = _launch(data_dir, _render_config(data_dir, port, controller_port), libs_dir, JVM_HEAP)
+    _await_ready(data_dir, proc, port, deadline)
+    return proc.pid
+
+
+def _check_free(*ports: int) -> None:
+    for p in ports:
+        if _port_open(p, timeout_s=0.5):
+            raise BrokerError(f"port {HOST}:{p} is already in use by another process")
+
+
+def _launch(
+    data_dir: Path, conf: Path, libs_dir: Path, heap: Sequence[str]
+) -> subprocess.Popen[bytes]:
+    """Format the storage (once) and start the JVM in its own session; write the pidfile."""
     (data_dir / LOGS_SUBDIR).mkdir(exist_ok=True)
     _format_storage(data_dir, conf, libs_dir)
-
     cmd = [
         _java(),
-        *JVM_HEAP,
+        *heap,
         *JVM_OPTS,
         *_jvm_props(data_dir),
         "-cp",
@@ -541,7 +566,10 @@ def start_broker(
         )
     _CHILDREN[proc.pid] = proc
     (data_dir / PIDFILE_NAME).write_text(f"{proc.pid}\n", encoding="utf-8")
+    return proc
 
+
+def _await_ready(data_dir: Path, proc: subprocess.Popen[bytes], port: int, deadline: float) -> None:
     try:
         _wait_ready(proc, port, deadline)
     except BaseException as exc:
@@ -551,7 +579,59 @@ def start_broker(
         if isinstance(exc, BrokerError):
             raise BrokerError(_failure_report(data_dir, str(exc))) from None
         raise
+
+
+def start_cluster(
+    base_dir: Path,
+    ports: Sequence[tuple[int, int]],
+    libs_dir: Path,
+    timeout_s: float = 120.0,
+) -> list[Path]:
+    """Start a KRaft cluster of ``len(ports)`` nodes (broker + controller each) on loopback.
+
+    ``ports`` holds (broker port, controller port) per node. Node N lives in
+    ``base_dir/node-N``; all share one cluster id; internal topics are replicated on every node
+    with min.insync.replicas = nodes - 1. Returns the node data dirs (stop one with
+    :func:`stop_broker` or :func:`kill_broker`; restart one with :func:`restart_node`).
+    """
+    base_dir, libs_dir = base_dir.resolve(), libs_dir.resolve()
+    _check_libs(libs_dir)
+    _require_aiokafka()
+    _check_free(*(p for pair in ports for p in pair))
+    voters = ",".join(f"{n}@{HOST}:{c}" for n, (_, c) in enumerate(ports, start=1))
+    base_dir.mkdir(parents=True, exist_ok=True)
+    cluster_id = _cluster_id(base_dir)
+    deadline = time.monotonic() + timeout_s
+    launched = []
+    for node, (port, controller_port) in enumerate(ports, start=1):
+        data_dir = base_dir / f"node-{node}"
+        data_dir.mkdir(exist_ok=True)
+        (data_dir / CLUSTER_ID_NAME).write_text(cluster_id + "\n", encoding="utf-8")
+        conf = _render_config(data_dir, port, controller_port, node, voters)
+        launched.append((data_dir, _launch(data_dir, conf, libs_dir, CLUSTER_JVM_HEAP), port))
+    for data_dir, proc, port in launched:  # all started first: a quorum needs a majority
+        _await_ready(data_dir, proc, port, deadline)
+    return [data_dir for data_dir, _, _ in launched]
+
+
+def restart_node(data_dir: Path, libs_dir: Path, timeout_s: float = 60.0) -> int:
+    """Start again a cluster node whose config is already rendered in ``data_dir``."""
+    data_dir, libs_dir = data_dir.resolve(), libs_dir.resolve()
+    port = _configured_port(data_dir)
+    if port is None:
+        raise BrokerError(f"no rendered config in {data_dir}")
+    proc = _launch(data_dir, data_dir / CONF_NAME, libs_dir, CLUSTER_JVM_HEAP)
+    _await_ready(data_dir, proc, port, time.monotonic() + timeout_s)
     return proc.pid
+
+
+def kill_broker(data_dir: Path) -> None:
+    """SIGKILL the broker recorded in ``data_dir``: a crash, not a shutdown."""
+    pid = _running_pid(data_dir.resolve())
+    if pid is not None:
+        _signal_group(pid, signal.SIGKILL)
+        _wait_dead(pid, KILL_GRACE_S)
+    (data_dir.resolve() / PIDFILE_NAME).unlink(missing_ok=True)
 
 
 def stop_broker(data_dir: Path, timeout_s: float = 30.0) -> None:
