@@ -2,12 +2,14 @@
 
 import hashlib
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from ingest.errors import UnusableInput, shorten
+from pipeline.envelope import Envelope, Stream, Via
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -87,3 +89,34 @@ def event_time(candidates: list[tuple[str, Any]], received_at: str) -> str:
         if value is not None and value != "":
             return format_time(parse_time(value, field))
     return received_at
+
+
+def adobe_envelope(
+    cloudevent: dict[str, Any],
+    adobe_event_id: str | None,
+    received_at: str,
+    *,
+    stream: Stream,
+    subject: Callable[[dict[str, Any]], str],
+    eventtype: Callable[[str, dict[str, Any]], str],
+    data_time_fields: tuple[str, ...] = (),
+) -> Envelope:
+    """The envelope of one Adobe I/O CloudEvent; each stream says how to find its subject and
+    short event type."""
+    data = require_data(cloudevent)
+    type_ = str(cloudevent["type"])
+    times = [("time", cloudevent.get("time"))]
+    times += [(f"data.{name}", data.get(name)) for name in data_time_fields]
+    return Envelope(
+        id=event_id(cloudevent, adobe_event_id),
+        type=type_,
+        time=event_time(times, received_at),
+        subject=subject(data),
+        munchkinid=require_munchkin(data),
+        stream=stream,
+        eventtype=eventtype(type_, data),
+        receivedat=received_at,
+        via=Via.ADOBE_IO,
+        data=data,
+        adobeeventid=adobe_event_id,
+    )

@@ -9,11 +9,10 @@ from typing import Any
 
 from ingest.errors import UnusableInput, shorten
 from ingest.streams.common import (
+    adobe_envelope,
     content_hash,
-    event_id,
     event_time,
     identifier,
-    require_data,
     require_munchkin,
     type_token,
 )
@@ -44,23 +43,14 @@ def _lead_id(data: dict[str, Any]) -> str:
 def from_cloudevent(
     cloudevent: dict[str, Any], adobe_event_id: str | None, received_at: str
 ) -> Envelope:
-    data = require_data(cloudevent)
-    type_ = str(cloudevent["type"])
-    return Envelope(
-        id=event_id(cloudevent, adobe_event_id),
-        type=type_,
-        time=event_time(
-            [("time", cloudevent.get("time")), ("data.activityDate", data.get("activityDate"))],
-            received_at,
-        ),
-        subject=_lead_id(data),
-        munchkinid=require_munchkin(data),
+    return adobe_envelope(
+        cloudevent,
+        adobe_event_id,
+        received_at,
         stream=Stream.LEAD_ACTIVITY,
-        eventtype=short_type(type_),
-        receivedat=received_at,
-        via=Via.ADOBE_IO,
-        data=data,
-        adobeeventid=adobe_event_id,
+        subject=_lead_id,
+        eventtype=lambda type_, _: short_type(type_),
+        data_time_fields=("activityDate",),
     )
 
 

@@ -7,14 +7,11 @@
 from typing import Any
 
 from ingest.streams.common import (
-    event_id,
-    event_time,
+    adobe_envelope,
     identifier,
-    require_data,
-    require_munchkin,
     type_token,
 )
-from pipeline.envelope import Envelope, Stream, Via
+from pipeline.envelope import Envelope, Stream
 
 TYPE_PREFIX = "com.adobe.platform.marketo.notification."
 
@@ -30,18 +27,11 @@ def subject(data: dict[str, Any]) -> str:
 def from_cloudevent(
     cloudevent: dict[str, Any], adobe_event_id: str | None, received_at: str
 ) -> Envelope:
-    data = require_data(cloudevent)
-    type_ = str(cloudevent["type"])
-    return Envelope(
-        id=event_id(cloudevent, adobe_event_id),
-        type=type_,
-        time=event_time([("time", cloudevent.get("time"))], received_at),
-        subject=subject(data),
-        munchkinid=require_munchkin(data),
+    return adobe_envelope(
+        cloudevent,
+        adobe_event_id,
+        received_at,
         stream=Stream.NOTIFICATION,
-        eventtype=type_token(type_[len(TYPE_PREFIX) :]),
-        receivedat=received_at,
-        via=Via.ADOBE_IO,
-        data=data,
-        adobeeventid=adobe_event_id,
+        subject=subject,
+        eventtype=lambda type_, _: type_token(type_[len(TYPE_PREFIX) :]),
     )

@@ -7,15 +7,12 @@ The current body has no CloudEvents ``id`` (removed from the docs in Jul 2024), 
 from typing import Any
 
 from ingest.streams.common import (
-    event_id,
-    event_time,
+    adobe_envelope,
     identifier,
-    require_data,
-    require_munchkin,
     slug,
     type_token,
 )
-from pipeline.envelope import Envelope, Stream, Via
+from pipeline.envelope import Envelope, Stream
 
 TYPE_PREFIX = "com.adobe.platform.marketo.audit.user."
 
@@ -37,18 +34,11 @@ def subject(data: dict[str, Any]) -> str:
 def from_cloudevent(
     cloudevent: dict[str, Any], adobe_event_id: str | None, received_at: str
 ) -> Envelope:
-    data = require_data(cloudevent)
-    type_ = str(cloudevent["type"])
-    return Envelope(
-        id=event_id(cloudevent, adobe_event_id),
-        type=type_,
-        time=event_time([("time", cloudevent.get("time"))], received_at),
-        subject=subject(data),
-        munchkinid=require_munchkin(data),
+    return adobe_envelope(
+        cloudevent,
+        adobe_event_id,
+        received_at,
         stream=Stream.USER_AUDIT,
-        eventtype=short_type(type_, data),
-        receivedat=received_at,
-        via=Via.ADOBE_IO,
-        data=data,
-        adobeeventid=adobe_event_id,
+        subject=subject,
+        eventtype=short_type,
     )

@@ -4,6 +4,7 @@ import asyncio
 import os
 import signal
 import socket
+import ssl
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -26,11 +27,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def wait_ready(url: str, timeout_s: float = 30) -> None:
+async def wait_ready(
+    url: str, context: ssl.SSLContext | bool = True, timeout_s: float = 30
+) -> None:
     async with aiohttp.ClientSession() as session, asyncio.timeout(timeout_s):
         while True:
             try:
-                async with session.get(url + "/readyz") as resp:
+                async with session.get(url + "/readyz", ssl=context) as resp:
                     if resp.status == 200:
                         return
             except aiohttp.ClientConnectionError:

@@ -17,7 +17,7 @@ from ingest.settings import AdobeIoSettings, ServerSettings, Settings
 from tests import payloads as p
 from tests.certs import CertificateAuthority
 from tests.conftest import TOKEN, Signer, ingress_settings
-from tests.ingest.test_lifecycle import free_port
+from tests.ingest.test_lifecycle import free_port, wait_ready
 
 ADOBE_CN = "adobe-io-events-client"
 
@@ -72,18 +72,6 @@ async def tls_ingress(
     yield Running(url, ca, tmp_path)
     stop.set()
     await asyncio.wait_for(task, 20)
-
-
-async def wait_ready(url: str, context: ssl.SSLContext) -> None:
-    async with aiohttp.ClientSession() as session, asyncio.timeout(30):
-        while True:
-            try:
-                async with session.get(url + "/readyz", ssl=context) as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.2)
 
 
 def client_context(ca: CertificateAuthority, cn: str | None = None) -> ssl.SSLContext:
