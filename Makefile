@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 include deploy/kafka/kafka.mk
 
-.PHONY: help install lint format test run clean
+.PHONY: help install lint format test run clean demo bench bench-smoke
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -27,15 +27,15 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed ## Create .venv and install the project with its dev tools
 
 lint: install ## ruff (format check + lint) and mypy --strict
-	$(VENV)/bin/ruff format --check ingest pipeline tests deploy
-	$(VENV)/bin/ruff check ingest pipeline tests deploy
+	$(VENV)/bin/ruff format --check ingest pipeline tests deploy tools
+	$(VENV)/bin/ruff check ingest pipeline tests deploy tools
 	$(VENV)/bin/mypy
 
 format: install ## Format the code with ruff
-	$(VENV)/bin/ruff format ingest pipeline tests deploy
-	$(VENV)/bin/ruff check --fix ingest pipeline tests deploy
+	$(VENV)/bin/ruff format ingest pipeline tests deploy tools
+	$(VENV)/bin/ruff check --fix ingest pipeline tests deploy tools
 
-test: install kafka-jars lint ## Install what is missing, start a test broker on free ports, run every test
+test: install kafka-jars deploy-tools lint ## Install what is missing, start a test broker on free ports, run every test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 run: kafka-up ## Start the local Kafka and the ingress (foreground; Ctrl-C stops both)
@@ -45,3 +45,52 @@ run: kafka-up ## Start the local Kafka and the ingress (foreground; Ctrl-C stops
 
 clean: kafka-down ## Stop the local broker and delete its data and the venv
 	rm -rf var $(VENV)
+
+# The demo and the benchmark run their own broker (own port and data dir), so they never touch
+# the one of `make run` or of a test session; it is stopped when they end.
+DEMO_KAFKA_PORT ?= 19492
+BENCH_KAFKA_PORT ?= 19592
+BENCH_OUT ?= var/bench
+define with_broker
+	@trap '$(PY) $(KAFKA_BROKER) down --data-dir var/kafka-$(1)' EXIT INT TERM; \
+	$(PY) $(KAFKA_BROKER) up --port $(2) --data-dir var/kafka-$(1) --libs-dir $(KAFKA_LIBS_DIR) && \
+	$(3)
+endef
+
+demo: install kafka-jars ## Kafka + ingress (+ workers) + the simulator for about a minute, printing what flows where
+	$(call with_broker,demo,$(DEMO_KAFKA_PORT),$(PY) -m tools.demo --bootstrap 127.0.0.1:$(DEMO_KAFKA_PORT) --seconds 60)
+
+bench: install kafka-jars ## Full benchmark (a few minutes): ceilings A/B, ingress, express sample, profile; var/bench/
+	$(call with_broker,bench,$(BENCH_KAFKA_PORT),$(VENV)/bin/datastreams bench --bootstrap 127.0.0.1:$(BENCH_KAFKA_PORT) --out $(BENCH_OUT) --profile)
+
+bench-smoke: install kafka-jars ## Short benchmark run that proves it works end to end (CI-able; figures not meaningful)
+	$(call with_broker,bench,$(BENCH_KAFKA_PORT),$(VENV)/bin/datastreams bench --bootstrap 127.0.0.1:$(BENCH_KAFKA_PORT) --out $(BENCH_OUT)-smoke --smoke)
+
+# ---- deploy: the tools that check deploy/ (tests/deploy). hadolint and kubernetes-validate are
+# dev dependencies (pip); promtool and the Prometheus server come from Debian's `prometheus`
+# package; kustomize is built from the Go module proxy into var/tools/bin (about a minute, once).
+TOOLS_BIN := var/tools/bin
+KUSTOMIZE_VERSION ?= v5.7.1
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deploy-tools prometheus-tools deploy-check k8s-config
+
+prometheus-tools: ## Install promtool and the Prometheus server (Debian package `prometheus`) if missing
+	@if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then \
+		$(SUDO) apt-get update -q && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q --no-install-recommends prometheus; \
+	fi
+
+$(TOOLS_BIN)/kustomize:
+	GOBIN=$(abspath $(TOOLS_BIN)) GOTOOLCHAIN=local \
+		go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
+deploy-tools: install prometheus-tools $(TOOLS_BIN)/kustomize ## Install what tests/deploy needs: promtool, prometheus, kustomize
+
+deploy-check: deploy-tools kafka-jars ## Lint the Dockerfile, validate deploy/k8s, unit-test the alerts, run the Prometheus end-to-end test
+	$(VENV)/bin/pytest tests/deploy $(PYTEST_ARGS)
+
+K8S_WORKER_FILES := alert-rules.toml scoring.toml lead-model.example.json
+k8s-config: ## Copy the workers' default rule/scoring/model files into the kustomize base
+	cp $(addprefix deploy/workers/,$(K8S_WORKER_FILES)) deploy/k8s/base/config/

@@ -61,11 +61,13 @@ async def _handle(request: web.Request, handler: Handler, route: str) -> web.Str
     if route not in DELIVERY_ROUTES:
         return await handler(request)
     in_flight = request.app[keys.IN_FLIGHT]
-    in_flight.enter()  # sheds with 503 when full: never queue without bound
+    # A body without Content-Length (chunked) is counted at the largest size it may reach.
+    size = request.content_length or request.app[keys.SETTINGS].server.max_body_bytes
+    in_flight.enter(size)  # sheds with 503 when full: never queue without bound
     try:
         return await handler(request)
     finally:
-        in_flight.leave()
+        in_flight.leave(size)
 
 
 @web.middleware
@@ -129,12 +131,14 @@ def create_app(
     )
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock
-    app[keys.METRICS] = metrics = IngestMetrics.create()
+    app[keys.METRICS] = metrics = IngestMetrics.create(t.munchkin_id for t in settings.tenants)
     app[keys.TOPICS] = build_topics(settings.topics, settings.kafka.max_record_bytes)
     app[keys.TENANTS] = TenantDirectory.from_tenants(settings.tenants)
     app[keys.DRAINING] = asyncio.Event()
     app[keys.LIMITER] = RateLimiter(settings.limits)
-    app[keys.IN_FLIGHT] = in_flight = InFlight(settings.server.max_concurrent_deliveries)
+    app[keys.IN_FLIGHT] = in_flight = InFlight(
+        settings.server.max_concurrent_deliveries, settings.server.max_in_flight_body_bytes
+    )
     metrics.in_flight.set_function(lambda: float(in_flight.count))
     app.cleanup_ctx.append(http_client_ctx)
     app.cleanup_ctx.append(publisher_ctx)

@@ -103,6 +103,11 @@ async def publish(request: web.Request, outcome: Outcome, route_name: str) -> we
     metrics.events_per_delivery.labels(route_name).observe(len(records))
     for stream, n in Counter(e.stream.value for e in outcome.envelopes).items():
         metrics.events.labels(stream, "accepted").inc(n)
+    # munchkin IDs here passed check_tenants: configured ones only, a closed label set
+    for (tenant, stream), n in Counter(
+        (e.munchkinid, e.stream.value) for e in outcome.envelopes
+    ).items():
+        metrics.tenant_events.labels(tenant, stream).inc(n)
     for d in outcome.dead_letters:
         metrics.events.labels(d.stream.value if d.stream else "unknown", "deadlettered").inc()
         log.warning("dead-lettered an event of %s: %s (%s)", d.munchkinid, d.reason, d.detail)

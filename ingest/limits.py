@@ -69,16 +69,24 @@ class RateLimiter:
 
 
 class InFlight:
-    """Counts deliveries being handled; refuses one more than ``limit``."""
+    """Counts deliveries being handled and the body bytes they may hold; refuses one more than
+    ``limit``, or one whose body would push the total past ``max_bytes`` (a lone delivery is
+    always admitted, so a maximum-size body can still get through)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, max_bytes: int) -> None:
         self.limit = limit
+        self.max_bytes = max_bytes
         self.count = 0
+        self.bytes = 0
 
-    def enter(self) -> None:
-        if self.count >= self.limit:
-            raise Overloaded(f"more than {self.limit} deliveries at once; retry shortly")
+    def enter(self, size: int) -> None:
+        if self.count >= self.limit or (self.count and self.bytes + size > self.max_bytes):
+            raise Overloaded(
+                f"{self.count} deliveries ({self.bytes} bytes) in flight; retry shortly"
+            )
         self.count += 1
+        self.bytes += size
 
-    def leave(self) -> None:
+    def leave(self, size: int) -> None:
         self.count -= 1
+        self.bytes -= size

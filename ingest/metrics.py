@@ -4,6 +4,7 @@ Built per application on its own registry so that several apps (tests, replicas 
 never share counters.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -30,11 +31,12 @@ class IngestMetrics:
     auth_failures: Counter
     limited: Counter
     kafka_ready: Gauge
+    tenant_events: Counter
 
     @classmethod
-    def create(cls) -> "IngestMetrics":
+    def create(cls, tenants: Iterable[str] = ()) -> "IngestMetrics":
         r = CollectorRegistry()
-        return cls(
+        metrics = cls(
             registry=r,
             requests=Counter(
                 "datastreams_http_requests",
@@ -89,9 +91,19 @@ class IngestMetrics:
                 ["route", "code"],
                 registry=r,
             ),
+            tenant_events=Counter(
+                "datastreams_tenant_events",
+                "Accepted events by tenant (a configured munchkin ID) and stream",
+                ["tenant", "stream"],
+                registry=r,
+            ),
             kafka_ready=Gauge(
                 "datastreams_kafka_ready",
                 "1 while Kafka answers and the topics are writable",
                 registry=r,
             ),
         )
+        for tenant in tenants:  # labels exist from the start, so a silent tenant shows as 0
+            for stream in STREAMS[:3]:
+                metrics.tenant_events.labels(tenant, stream)
+        return metrics

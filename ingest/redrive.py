@@ -28,7 +28,7 @@ from ingest.streams.common import parse_time
 from pipeline.admin import create_missing, partitions_of, wait_writable
 from pipeline.envelope import Via
 from pipeline.publish import Publisher
-from pipeline.settings import KafkaSettings
+from pipeline.settings import KafkaSettings, client_options
 from pipeline.topics import OutboundRecord, Topic, Topics, route
 
 log = logging.getLogger(__name__)
@@ -120,9 +120,9 @@ def ledger_key(record: ConsumerRecord[Any, Any]) -> bytes:
     return f"{record.topic}:{record.partition}:{record.offset}".encode()
 
 
-async def read_all(bootstrap: str, topic: str) -> list[ConsumerRecord[Any, Any]]:
+async def read_all(kafka: KafkaSettings, topic: str) -> list[ConsumerRecord[Any, Any]]:
     """Every record of the topic up to its end offsets at the time of the call."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_options(kafka))
     await admin.start()
     try:
         partitions = [TopicPartition(topic, n) for n in await partitions_of(admin, topic)]
@@ -130,7 +130,7 @@ async def read_all(bootstrap: str, topic: str) -> list[ConsumerRecord[Any, Any]]
         await admin.close()
     if not partitions:
         return []
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_options(kafka), enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(partitions)
@@ -153,15 +153,15 @@ async def redrive(
     kafka: KafkaSettings, topics: Topics, chosen: RedriveFilter, *, dry_run: bool
 ) -> RedriveReport:
     ledger = ledger_topic(topics)
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**client_options(kafka))
     await admin.start()
     try:
         await create_missing(admin, (ledger,))
         await wait_writable(admin, {ledger.name}, READY_TIMEOUT_S)
     finally:
         await admin.close()
-    done = {r.key for r in await read_all(kafka.bootstrap_servers, ledger.name)}
-    letters = await read_all(kafka.bootstrap_servers, topics.dead_letter.name)
+    done = {r.key for r in await read_all(kafka, ledger.name)}
+    letters = await read_all(kafka, topics.dead_letter.name)
     report = RedriveReport(examined=len(letters))
     records: list[OutboundRecord] = []
     for letter in letters:

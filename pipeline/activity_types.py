@@ -39,6 +39,7 @@ def is_custom(type_id: int) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def cloudevent_type(type_id: int, name: str | None) -> str | None:
     """The Adobe I/O ``type`` for an activity, or None when neither id nor name tells it."""
     if is_custom(type_id):

@@ -13,6 +13,7 @@ retried until they succeed) → ``ready`` (producer up, topics writable per the 
 """
 
 import asyncio
+import functools
 import contextlib
 import logging
 from collections import defaultdict
@@ -27,7 +28,7 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from pipeline.admin import create_missing, topics_writable, wait_writable
 from pipeline.errors import KafkaUnavailable, PublishError, PublishTimeout
-from pipeline.settings import KafkaSettings
+from pipeline.settings import KafkaSettings, client_options
 from pipeline.topics import OutboundRecord, Topics
 
 log = logging.getLogger(__name__)
@@ -38,9 +39,14 @@ TOPIC_READY_TIMEOUT_S = 30.0
 _partitioner = DefaultPartitioner()
 
 
+@functools.lru_cache(maxsize=65536)  # murmur2 is pure Python; a lead's key repeats
+def _partition_cached(key: bytes, partitions: tuple[int, ...]) -> int:
+    return int(_partitioner(key, list(partitions), list(partitions)))
+
+
 def partition_for(key: bytes, partitions: Sequence[int]) -> int:
     """The partition the Java client's default partitioner picks for this key."""
-    return int(_partitioner(key, list(partitions), list(partitions)))
+    return _partition_cached(key, tuple(partitions))
 
 
 class Publisher:
@@ -162,7 +168,7 @@ class Publisher:
     async def _connect(self) -> None:
         names = {t.name for t in self._topics.all()}
         self._admin = AIOKafkaAdminClient(
-            bootstrap_servers=self._kafka.bootstrap_servers,
+            **client_options(self._kafka),
             client_id=f"{self._kafka.client_id}-admin",
             request_timeout_ms=int(self._kafka.publish_timeout_s * 1000),
         )
@@ -188,7 +194,7 @@ class Publisher:
             None if self._kafka.compression_type == "none" else self._kafka.compression_type
         )
         return AIOKafkaProducer(
-            bootstrap_servers=self._kafka.bootstrap_servers,
+            **client_options(self._kafka),
             client_id=self._kafka.client_id,
             acks="all",
             enable_idempotence=True,

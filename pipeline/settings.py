@@ -4,9 +4,13 @@ Settings are frozen dataclasses built once at the entrypoint from the TOML file 
 environment; nothing else in the code reads ``os.environ``. Defaults carry their units in names.
 """
 
+import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
+
+from aiokafka.helpers import create_ssl_context
 
 from pipeline.errors import ConfigError
 
@@ -98,6 +102,16 @@ class KafkaSettings:
     compression_type: str = "none"
     connect_retry_s: float = 2 * SECONDS
     health_interval_s: float = 2 * SECONDS
+    # Managed Kafka (Confluent Cloud, MSK, Aiven, Event Hubs): see client_options().
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str = "PLAIN"
+    sasl_username: str | None = None
+    sasl_password: str | None = field(default=None, repr=False)  # resolved env:/file: reference
+    ssl_cafile: str | None = None  # None: the system's CA bundle
+    ssl_certfile: str | None = None  # client certificate (mutual TLS, e.g. Aiven)
+    ssl_keyfile: str | None = None
+    ssl_key_password: str | None = field(default=None, repr=False)
+    ssl_check_hostname: bool = True
 
 
 @dataclass(frozen=True)
@@ -121,7 +135,19 @@ KAFKA_KEYS = {
     "compression_type",
     "connect_retry_seconds",
     "health_interval_seconds",
+    "security_protocol",
+    "sasl_mechanism",
+    "sasl_username",
+    "sasl_password",
+    "ssl_cafile",
+    "ssl_certfile",
+    "ssl_keyfile",
+    "ssl_key_password",
+    "ssl_check_hostname",
 }
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+# GSSAPI and OAUTHBEARER need a Kerberos library or a token provider object: not configurable here.
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 TOPIC_KEYS = {
     "prefix",
     "partitions",
@@ -133,9 +159,10 @@ TOPIC_KEYS = {
 
 
 def read_kafka(doc: Mapping[str, Any], env: Mapping[str, str]) -> KafkaSettings:
-    s = Section("kafka", table(doc, "kafka"), KAFKA_KEYS)
+    values = table(doc, "kafka")
+    s = Section("kafka", values, KAFKA_KEYS)
     d = KafkaSettings()
-    return KafkaSettings(
+    kafka = KafkaSettings(
         bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS")
         or s.text("bootstrap_servers", d.bootstrap_servers),
         client_id=s.text("client_id", d.client_id),
@@ -148,7 +175,104 @@ def read_kafka(doc: Mapping[str, Any], env: Mapping[str, str]) -> KafkaSettings:
         ),
         connect_retry_s=s.number("connect_retry_seconds", d.connect_retry_s, 0.1),
         health_interval_s=s.number("health_interval_seconds", d.health_interval_s, 0.1),
+        security_protocol=s.choice("security_protocol", d.security_protocol, SECURITY_PROTOCOLS),
+        sasl_mechanism=s.choice("sasl_mechanism", d.sasl_mechanism, SASL_MECHANISMS),
+        sasl_username=s.text("sasl_username", "") if "sasl_username" in values else None,
+        sasl_password=_secret(s, values, "sasl_password", env),
+        ssl_cafile=_existing_file(s, values, "ssl_cafile"),
+        ssl_certfile=_existing_file(s, values, "ssl_certfile"),
+        ssl_keyfile=_existing_file(s, values, "ssl_keyfile"),
+        ssl_key_password=_secret(s, values, "ssl_key_password", env),
+        ssl_check_hostname=s.flag("ssl_check_hostname", d.ssl_check_hostname),
     )
+    _check_security(kafka)
+    return kafka
+
+
+def _secret(s: Section, values: Mapping[str, Any], key: str, env: Mapping[str, str]) -> str | None:
+    """A secret written literally, as ``env:NAME`` or as ``file:/path`` (e.g. a mounted Secret).
+
+    The same reference forms as ``ingest/secrets.py``; errors name the key, never the value.
+    """
+    if key not in values:
+        return None
+    ref = s.text(key, "")
+    where = f"{s.name}.{key}"
+    if ref.startswith("env:"):
+        if ref[4:] not in env:
+            raise ConfigError(f"Config '{where}' refers to environment variable {ref[4:]}, unset.")
+        return env[ref[4:]]
+    if ref.startswith("file:"):
+        try:
+            return Path(ref[5:]).read_text("utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise ConfigError(
+                f"Config '{where}' refers to file {ref[5:]!r}: {exc.strerror}"
+            ) from exc
+    return ref
+
+
+def _existing_file(s: Section, values: Mapping[str, Any], key: str) -> str | None:
+    if key not in values:
+        return None
+    path = s.text(key, "")
+    if not Path(path).is_file():
+        raise ConfigError(f"Config '{s.name}.{key}' names {path!r}, which is not a file.")
+    return path
+
+
+def _check_security(kafka: KafkaSettings) -> None:
+    sasl = kafka.security_protocol.startswith("SASL_")
+    tls = kafka.security_protocol in ("SSL", "SASL_SSL")
+    if sasl and not (kafka.sasl_username and kafka.sasl_password):
+        raise ConfigError(
+            f"Config 'kafka.security_protocol' is {kafka.security_protocol!r}: "
+            "set kafka.sasl_username and kafka.sasl_password."
+        )
+    if not sasl and (kafka.sasl_username is not None or kafka.sasl_password is not None):
+        raise ConfigError(
+            "Config 'kafka.sasl_username'/'sasl_password' need security_protocol "
+            "'SASL_SSL' or 'SASL_PLAINTEXT'."
+        )
+    ssl_files = (kafka.ssl_cafile, kafka.ssl_certfile, kafka.ssl_keyfile)
+    if not tls and any(ssl_files):
+        raise ConfigError(
+            "Config 'kafka.ssl_*' files need security_protocol 'SSL' or 'SASL_SSL', "
+            f"not {kafka.security_protocol!r}."
+        )
+    if kafka.ssl_keyfile and not kafka.ssl_certfile:
+        raise ConfigError("Config 'kafka.ssl_keyfile' needs kafka.ssl_certfile.")
+
+
+def client_options(kafka: KafkaSettings) -> dict[str, Any]:
+    """Connection arguments for every aiokafka client (producer, consumer, admin): one place.
+
+    ``bootstrap_servers`` and the security settings; callers add their own ``client_id`` and
+    tuning. With ``SSL``/``SASL_SSL`` a fresh ``SSLContext`` verifies the broker against
+    ``ssl_cafile`` (or the system CAs) and may present a client certificate.
+    """
+    options: dict[str, Any] = {
+        "bootstrap_servers": kafka.bootstrap_servers,
+        "security_protocol": kafka.security_protocol,
+    }
+    if kafka.security_protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = _ssl_context(kafka)
+    if kafka.security_protocol.startswith("SASL_"):
+        options["sasl_mechanism"] = kafka.sasl_mechanism
+        options["sasl_plain_username"] = kafka.sasl_username
+        options["sasl_plain_password"] = kafka.sasl_password
+    return options
+
+
+def _ssl_context(kafka: KafkaSettings) -> ssl.SSLContext:
+    context: ssl.SSLContext = create_ssl_context(
+        cafile=kafka.ssl_cafile,
+        certfile=kafka.ssl_certfile,
+        keyfile=kafka.ssl_keyfile,
+        password=kafka.ssl_key_password,
+    )
+    context.check_hostname = kafka.ssl_check_hostname
+    return context
 
 
 def read_topics(doc: Mapping[str, Any], env: Mapping[str, str]) -> TopicSettings:

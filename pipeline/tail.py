@@ -9,6 +9,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from pipeline.admin import partitions_of
+from pipeline.settings import KafkaSettings, client_options
 
 
 def render(key: bytes | None, headers: list[tuple[str, bytes]], value: bytes | None) -> str:
@@ -24,19 +25,19 @@ def render(key: bytes | None, headers: list[tuple[str, bytes]], value: bytes | N
 
 
 async def tail(
-    bootstrap: str, topic: str, *, max_records: int, idle_s: float, out: TextIO = sys.stdout
+    kafka: KafkaSettings, topic: str, *, max_records: int, idle_s: float, out: TextIO = sys.stdout
 ) -> int:
     """Print up to ``max_records`` from the beginning; stop after ``idle_s`` without records."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_options(kafka))
     await admin.start()
     try:
         partitions = await partitions_of(admin, topic)
     finally:
         await admin.close()
     if not partitions:
-        print(f"topic {topic!r} does not exist on {bootstrap}", file=sys.stderr)
+        print(f"topic {topic!r} does not exist on {kafka.bootstrap_servers}", file=sys.stderr)
         return 1
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_options(kafka), enable_auto_commit=False)
     await consumer.start()
     try:
         assigned = [TopicPartition(topic, n) for n in partitions]
@@ -56,5 +57,5 @@ async def tail(
         await consumer.stop()
 
 
-def run_tail(bootstrap: str, topic: str, max_records: int, idle_s: float) -> int:
-    return asyncio.run(tail(bootstrap, topic, max_records=max_records, idle_s=idle_s))
+def run_tail(kafka: KafkaSettings, topic: str, max_records: int, idle_s: float) -> int:
+    return asyncio.run(tail(kafka, topic, max_records=max_records, idle_s=idle_s))

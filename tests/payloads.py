@@ -3,62 +3,16 @@
 import uuid
 from typing import Any
 
+# The audit components, their actions and the notification kinds live with the simulator.
+from tools.simulate.catalog import AUDIT_COMPONENTS as AUDIT_COMPONENTS
+from tools.simulate.catalog import NOTIFICATIONS as NOTIFICATIONS
+
 MUNCHKIN = "321-XYZ-987"
 SANDBOX = "654-SBX-321"
 CLIENT_ID = "9b8e7d6c5b4a49f0a1b2c3d4e5f60718"
 
 LADS_SOURCE = "urn:marketo_activity_stream"
 LADS_PREFIX = "com.adobe.platform.marketo.activity."
-
-AUDIT_COMPONENTS = {
-    # component name → (type suffix, actions)
-    "Default Program": ("defaultprogram", ["create", "clone", "delete", "modify program token"]),
-    "Email": ("email", ["approve", "unapprove", "draftCreate", "draftDiscard", "edit"]),
-    "Email Batch Program": ("emailbatchprogram", ["create", "activate", "abort"]),
-    "Email Template": ("emailtemplate", ["approve", "clone"]),
-    "Engagement Program": ("engagementprogram", ["create", "activate", "deactivate"]),
-    "Event Program": ("eventprogram", ["create", "rename"]),
-    "Folder": ("folder", ["create", "move", "rename"]),
-    "Form": ("form", ["approve", "edit"]),
-    "Landing Page": ("landingpage", ["approve", "unapprove"]),
-    "Landing Page Template": ("landingpagetemplate", ["approve"]),
-    "List": ("list", ["create", "export"]),
-    "Marketing Folder": ("marketingfolder", ["create"]),
-    "Nurture Program": ("nurtureprogram", ["create"]),
-    "Segment": ("segment", ["create"]),
-    "Segmentation": ("segmentation", ["approve"]),
-    "Smart Campaign": ("smartcampaign", ["activate", "deactivate", "abort"]),
-    "Smart List": ("smartlist", ["edit"]),
-    "Snippet": ("snippet", ["approve"]),
-    "Login": ("login", ["login success", "login failure"]),
-    "Role": ("role", ["create", "edit", "delete"]),
-    "User": ("user", ["create", "delete", "edit"]),
-}
-
-NOTIFICATIONS = {
-    "web_services": {
-        "componentType": "web_services",
-        "subType": "dailyQuota",
-        "eventAction": {"dailyQuota": 50000, "percent": 80, "serviceNames": ["CRM Sync Service"]},
-    },
-    "campaign_abort": {
-        "componentType": "campaign_abort",
-        "subType": "user_campaign_abort",
-        "eventAction": {"campaignId": 40512, "userId": "ops.admin@example.com"},
-    },
-    "campaign_failure": {
-        "componentType": "campaign_failure",
-        "subType": "campaign_failure",
-        "eventAction": {"campaignId": 40513},
-    },
-    "nurture": {"componentType": "nurture", "subType": "program_exhausted", "eventAction": {}},
-    "salesforce_sync_failure": {
-        "componentType": "salesforce_sync",
-        "subType": "sync_failure",
-        "eventAction": {"error": "INVALID_SESSION_ID"},
-    },
-    "test_group": {"componentType": "test_group", "subType": "ab_test_result", "eventAction": {}},
-}
 
 
 def uid() -> str:

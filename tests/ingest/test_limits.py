@@ -40,13 +40,25 @@ def test_a_delivery_larger_than_the_burst_is_not_refused_forever() -> None:
 
 
 def test_in_flight_sheds_beyond_its_limit() -> None:
-    gate = InFlight(2)
-    gate.enter()
-    gate.enter()
+    gate = InFlight(2, max_bytes=1000)
+    gate.enter(10)
+    gate.enter(10)
     with pytest.raises(Overloaded):
-        gate.enter()
-    gate.leave()
-    gate.enter()
+        gate.enter(10)
+    gate.leave(10)
+    gate.enter(10)
+
+
+def test_in_flight_bounds_body_bytes_but_admits_a_lone_large_body() -> None:
+    gate = InFlight(10, max_bytes=1000)
+    gate.enter(5000)  # alone: admitted
+    with pytest.raises(Overloaded):
+        gate.enter(1)
+    gate.leave(5000)
+    gate.enter(600)
+    with pytest.raises(Overloaded):
+        gate.enter(600)
+    gate.enter(400)
 
 
 @pytest.mark.parametrize(

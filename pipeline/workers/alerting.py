@@ -1,0 +1,172 @@
+"""The alerting worker's handler: records → rule engines → ``<prefix>.alerts`` → sinks.
+
+Per input partition one ``RuleEngine`` (rules.py/engine.py); a record is decoded only when its
+headers (stream, event type) make some rule a candidate, so most records cost no JSON at all.
+``SilenceWatch`` sees every record's tenant and fires on ticks.
+
+Exactly-once alerts: the loop skips ids already handled; an alert id is derived from its trigger,
+and ids already fired are remembered (bounded) and rebuilt on restore from the partition's replay
+*and* from the alerts topic, so an alert fired just before a crash is not fired again when its
+records are handled a second time. Sinks run after the alerts are on Kafka.
+"""
+
+import logging
+import time
+from collections.abc import Callable, Collection, Sequence
+
+import orjson
+
+from pipeline.consume import Partition, PartitionReader, Record, event_time_s
+from pipeline.publish import Publisher
+from pipeline.topics import Headers, OutboundRecord
+from pipeline.workers.engine import Alert, Bounded, RuleEngine, SilenceWatch
+from pipeline.workers.metrics import WorkerMetrics
+from pipeline.workers.rules import RuleSet
+from pipeline.workers.sinks import AlertSink, iso
+
+log = logging.getLogger(__name__)
+
+FIRED_MEMORY = 200_000
+FIRED_LOOKBACK_S = 25 * 3600.0
+
+
+def alert_record(alert: Alert, source: Partition, topic: str, fired_at_s: float) -> OutboundRecord:
+    doc = {
+        "id": alert.id,
+        "rule": alert.rule,
+        "severity": alert.severity.value,
+        "key": alert.key,
+        "munchkinId": alert.munchkinid,
+        "summary": alert.summary,
+        "evidence": list(alert.evidence),
+        "count": alert.count,
+        "firstSeen": iso(alert.first_seen_s),
+        "lastSeen": iso(alert.last_seen_s),
+        "firedAt": iso(fired_at_s),
+        "leadId": alert.lead_id,
+        "source": str(source),
+    }
+    headers: Headers = (
+        ("ce_id", alert.id.encode()),
+        ("content-type", b"application/json"),
+        ("rule", alert.rule.encode()),
+        ("severity", alert.severity.value.encode()),
+        ("munchkin_id", alert.munchkinid.encode()),
+        ("source", str(source).encode()),
+    )
+    return OutboundRecord(
+        topic,
+        f"{alert.rule}:{alert.key}".encode(),
+        orjson.dumps(doc),
+        headers,
+        int(fired_at_s * 1000),
+    )
+
+
+class AlertingHandler:
+    def __init__(
+        self,
+        *,
+        rules: RuleSet,
+        alerts_topic: str,
+        publisher: Publisher,
+        sinks: Sequence[AlertSink],
+        metrics: WorkerMetrics,
+        max_keys_per_rule: int,
+        restore_horizon_s: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._rules = rules
+        self._topic = alerts_topic
+        self._publisher = publisher
+        self._sinks = sinks
+        self._metrics = metrics
+        self._max_keys = max_keys_per_rule
+        self._clock = clock
+        self._engines: dict[Partition, RuleEngine] = {}
+        self._silence = SilenceWatch(rules, clock())
+        self._fired: Bounded[str, bool] = Bounded(FIRED_MEMORY)
+        self._outbox: list[tuple[Alert, Partition]] = []
+        self.replay_horizon_s = min(rules.horizon_s, restore_horizon_s)
+
+    # ---- per record -------------------------------------------------------------------------
+
+    def _observe(self, record: Record) -> list[Alert]:
+        part = record.partition
+        if self._silence.active:
+            self._silence.seen(
+                part, record.munchkin_id, record.stream, record.timestamp_ms / 1000, record.event_id
+            )
+        engine = self._engines.get(part)
+        if engine is None:
+            engine = self._engines[part] = RuleEngine(self._rules, self._max_keys)
+        candidates = engine.candidates(record.stream, record.event_type)
+        if not candidates:
+            return []
+        doc = record.document()
+        return engine.observe(doc, event_time_s(doc["time"]), candidates)
+
+    def handle(self, record: Record) -> None:
+        for alert in self._observe(record):
+            self._emit(alert, record.partition)
+
+    def replay(self, record: Record) -> None:
+        for alert in self._observe(record):  # fired when the record was first handled
+            self._fired.set(alert.id, True)
+
+    def _emit(self, alert: Alert, source: Partition) -> None:
+        if self._fired.get(alert.id):
+            self._metrics.alerts_suppressed.labels(alert.rule).inc()
+            return
+        self._fired.set(alert.id, True)
+        self._outbox.append((alert, source))
+
+    # ---- I/O ---------------------------------------------------------------------------------
+
+    async def flush(self) -> None:
+        if not self._outbox:
+            return
+        now = self._clock()
+        records = [alert_record(a, p, self._topic, now) for a, p in self._outbox]
+        await self._publisher.publish(records)
+        alerts = [a for a, _ in self._outbox]
+        self._outbox.clear()
+        for a in alerts:
+            self._metrics.alerts.labels(a.rule, a.severity.value).inc()
+            if a.count:  # silence alerts have no triggering event
+                self._metrics.freshness.labels("alert").observe(max(0.0, now - a.last_seen_s))
+        for sink in self._sinks:
+            await sink.deliver(alerts)
+
+    def pending_offset(self, partition: Partition) -> int | None:
+        return None  # alerts are durable once flushed
+
+    async def restore(self, partitions: Sequence[Partition], reader: PartitionReader) -> None:
+        """Remember the alerts fired lately (ids are derived from triggers, so remembering all of
+        them is exact); an alert fired just before a crash is then not fired again."""
+        topic_partitions = await reader.partitions(self._topic)
+        since_ms = int((self._clock() - FIRED_LOOKBACK_S) * 1000)
+        starts = await reader.offsets_since(topic_partitions, since_ms)
+        ends = await reader.end_offsets(topic_partitions)
+        found = 0
+        async for records in reader.read({p: (starts[p], ends[p]) for p in topic_partitions}):
+            for r in records:
+                if r.event_id:
+                    self._fired.set(r.event_id, True)
+                    found += 1
+        log.info("alerting: %d alert(s) fired in the last %.0f h", found, FIRED_LOOKBACK_S / 3600)
+
+    async def release(self, partitions: Sequence[Partition]) -> None:
+        return None
+
+    def forget(self, partitions: Collection[Partition]) -> None:
+        for p in partitions:
+            self._engines.pop(p, None)
+        self._silence.forget(partitions)
+
+    async def tick(self, now_s: float) -> None:
+        for engine in self._engines.values():
+            engine.sweep()
+        if self._silence.active and self._engines:
+            for alert in self._silence.check(now_s):
+                self._emit(alert, min(self._engines))

@@ -1,0 +1,153 @@
+"""A small client for Marketo's REST API: OAuth client credentials, add leads to a list, update
+lead fields (sync leads). One client per Marketo instance (munchkin ID).
+
+* Token: ``POST <identity_url>/oauth/token`` with ``grant_type=client_credentials``, ``client_id``
+  and ``client_secret`` as a form body (Marketo accepts GET or POST; a body keeps the secret out
+  of URLs and access logs). Cached until 60 s before ``expires_in``.
+* Calls send ``Authorization: Bearer <token>`` (Marketo stops accepting the ``access_token``
+  query parameter in 2026). Marketo answers most errors with HTTP 200 and
+  ``{"success": false, "errors": [{"code", "message"}]}``: 601/602 (token invalid or expired)
+  fetch a new token once; 604/606/608/611/615/713 (timeout, rate or concurrency limit, busy) and
+  HTTP 429/5xx are retriable ``MarketoError``; anything else is ``MarketoRejected``.
+* At most ``MAX_BATCH`` (300) leads per call, as Marketo allows.
+"""
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import aiohttp
+
+from pipeline.workers.errors import MarketoError, MarketoRejected
+from pipeline.workers.settings import MarketoInstance
+
+MAX_BATCH = 300
+TOKEN_MARGIN_S = 60.0
+TOKEN_CODES = frozenset({"601", "602"})
+RETRIABLE_CODES = frozenset({"604", "606", "608", "611", "615", "713"})
+
+
+class MarketoClient:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        instance: MarketoInstance,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.instance = instance
+        self._session = session
+        self._clock = clock
+        self._token: str | None = None
+        self._token_until = 0.0
+        self._token_lock = asyncio.Lock()
+
+    async def add_to_list(self, list_id: int, lead_ids: Sequence[int]) -> list[dict[str, Any]]:
+        """``POST /rest/v1/lists/{listId}/leads.json``; Marketo's per-lead results."""
+        results: list[dict[str, Any]] = []
+        for start in range(0, len(lead_ids), MAX_BATCH):
+            body = {"input": [{"id": i} for i in lead_ids[start : start + MAX_BATCH]]}
+            doc = await self._call(f"/v1/lists/{list_id}/leads.json", body)
+            results.extend(doc.get("result") or [])
+        return results
+
+    async def sync_leads(self, field: str, values: Mapping[int, float]) -> list[dict[str, Any]]:
+        """``POST /rest/v1/leads.json`` (updateOnly, looked up by id): set ``field`` per lead."""
+        items = sorted(values.items())
+        results: list[dict[str, Any]] = []
+        for start in range(0, len(items), MAX_BATCH):
+            body = {
+                "action": "updateOnly",
+                "lookupField": "id",
+                "input": [{"id": i, field: v} for i, v in items[start : start + MAX_BATCH]],
+            }
+            doc = await self._call("/v1/leads.json", body)
+            results.extend(doc.get("result") or [])
+        return results
+
+    async def _call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        for _ in range(2):  # a second time only with a fresh token
+            token = await self._access_token()
+            doc = await self._post(path, body, token)
+            if doc.get("success") is True:
+                return doc
+            codes = [str(e.get("code", "")) for e in doc.get("errors") or [] if isinstance(e, dict)]
+            message = "; ".join(
+                f"{e.get('code')} {e.get('message')}"
+                for e in doc.get("errors") or []
+                if isinstance(e, dict)
+            )
+            if TOKEN_CODES & set(codes):
+                self._token = None
+                continue
+            if RETRIABLE_CODES & set(codes):
+                raise MarketoError(f"Marketo is busy: {message}", codes[0])
+            raise MarketoRejected(
+                f"Marketo refused {path}: {message or doc}", codes[0] if codes else ""
+            )
+        raise MarketoError("Marketo refused two fresh access tokens", "601")
+
+    async def _post(self, path: str, body: dict[str, Any], token: str) -> dict[str, Any]:
+        url = self.instance.rest_url + path
+        try:
+            async with self._session.post(
+                url,
+                json=body,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=aiohttp.ClientTimeout(total=self.instance.timeout_s),
+            ) as resp:
+                if resp.status == 401:
+                    return {"success": False, "errors": [{"code": "601", "message": "HTTP 401"}]}
+                if resp.status == 429 or resp.status >= 500:
+                    raise MarketoError(
+                        f"Marketo answered HTTP {resp.status} to {path}", str(resp.status)
+                    )
+                if resp.status >= 400:
+                    raise MarketoRejected(
+                        f"Marketo answered HTTP {resp.status} to {path}", str(resp.status)
+                    )
+                doc = await resp.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise MarketoError(f"Marketo did not answer {path}: {type(exc).__name__}") from exc
+        if not isinstance(doc, dict):
+            raise MarketoError(f"Marketo answered {path} with {type(doc).__name__}, not an object")
+        return doc
+
+    async def _access_token(self) -> str:
+        async with self._token_lock:
+            if self._token is not None and self._clock() < self._token_until:
+                return self._token
+            form = {
+                "grant_type": "client_credentials",
+                "client_id": self.instance.client_id,
+                "client_secret": self.instance.client_secret.reveal(),
+            }
+            try:
+                async with self._session.post(
+                    self.instance.identity_url + "/oauth/token",
+                    data=form,
+                    timeout=aiohttp.ClientTimeout(total=self.instance.timeout_s),
+                ) as resp:
+                    if resp.status == 429 or resp.status >= 500:
+                        raise MarketoError(f"Marketo identity answered HTTP {resp.status}")
+                    doc = await resp.json(content_type=None)
+                    status = resp.status
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise MarketoError(
+                    f"Marketo identity did not answer: {type(exc).__name__}"
+                ) from exc
+            token = doc.get("access_token") if isinstance(doc, dict) else None
+            if status != 200 or not isinstance(token, str) or not token:
+                error = (
+                    doc.get("error_description") or doc.get("error")
+                    if isinstance(doc, dict)
+                    else doc
+                )
+                raise MarketoRejected(
+                    f"Marketo refused the client credentials: HTTP {status} {error}"
+                )
+            expires_in = doc.get("expires_in", 3600)
+            lifetime = float(expires_in) if isinstance(expires_in, int | float) else 3600.0
+            self._token = token
+            self._token_until = self._clock() + max(0.0, lifetime - TOKEN_MARGIN_S)
+            return token

@@ -1,0 +1,293 @@
+"""The scoring worker's handler: lead activities → a score per lead → ``<prefix>.lead-scores``.
+
+State: per input partition, ``<munchkinId>:<leadId>`` → ``LeadScore`` (the model's features, the
+offset of the last activity applied, the score last emitted). The compacted lead-scores topic is
+both the output and the changelog: each record carries the score *and* the state behind it.
+
+* A record with ``update=emitted`` is written when the score moved by at least
+  ``emit_threshold`` from the score last emitted (``score`` is the new score).
+* Smaller moves stay in memory; the commit is held back to the oldest of them
+  (``pending_offset``). After ``checkpoint_interval_s``, and before a partition is released, they
+  are written as ``update=checkpoint`` records: ``score`` unchanged (the last emitted, or null),
+  ``state`` current. Readers that want only significant moves filter on ``update``.
+
+Restore (a partition arrives): read the same-numbered lead-scores partition, latest record per
+lead. Records after the committed offset are then handled again; an activity whose offset is at
+or below its lead's ``through`` is already in the state and is skipped, so every activity counts
+once and a restart or rebalance ends with the scores of an uninterrupted run. Upstream duplicates
+(same id, different offsets) are skipped by the loop's id memory.
+"""
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, NamedTuple
+
+import orjson
+
+from pipeline.consume import Partition, PartitionReader, Record, event_time_s
+from pipeline.publish import Publisher
+from pipeline.topics import Headers, OutboundRecord
+from pipeline.workers.metrics import WorkerMetrics
+from pipeline.workers.models import (
+    Activity,
+    Features,
+    ScoringModel,
+    features_from_json,
+    features_to_json,
+)
+from pipeline.workers.sinks import MarketoScoreSink, iso
+
+log = logging.getLogger(__name__)
+
+NO_FEATURES = Features()
+
+
+class LeadScore(NamedTuple):
+    features: Features
+    events: int
+    through: int  # offset of the last activity applied (input partition of the same number)
+    last_event_id: str
+    emitted: float | None  # the score last emitted
+    emitted_at_s: float  # event time of that emission
+
+
+class _Pending:
+    """Leads with changes not yet on the topic, oldest first (offset, and monotonic time)."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, tuple[int, float]] = {}
+        self._order: deque[tuple[str, int, float]] = deque()  # stale entries are skipped
+
+    def touch(self, key: str, offset: int, now: float) -> None:
+        if key not in self.first:
+            self.first[key] = (offset, now)
+            self._order.append((key, offset, now))
+
+    def clear(self, key: str) -> None:
+        self.first.pop(key, None)
+
+    def _live(self, entry: tuple[str, int, float]) -> bool:
+        found = self.first.get(entry[0])
+        return found is not None and found[0] == entry[1]
+
+    def lowest(self) -> int | None:
+        order = self._order
+        while order and not self._live(order[0]):
+            order.popleft()
+        return order[0][1] if order else None
+
+    def due(self, cutoff: float) -> list[str]:
+        """Keys pending since before ``cutoff``."""
+        keys = []
+        for entry in self._order:
+            if entry[2] > cutoff:
+                break
+            if self._live(entry):
+                keys.append(entry[0])
+        return keys
+
+
+def score_record(
+    part: Partition, key: str, state: LeadScore, update: str, model: ScoringModel, topic: str
+) -> OutboundRecord:
+    munchkin, _, lead = key.partition(":")
+    doc: dict[str, Any] = {
+        "munchkinId": munchkin,
+        "leadId": lead,
+        "model": model.name,
+        "score": state.emitted,
+        "scoreTime": iso(state.emitted_at_s) if state.emitted is not None else None,
+        "update": update,
+        "state": {
+            "current": model.score(state.features),
+            "features": features_to_json(state.features),
+            "events": state.events,
+            "partition": part.partition,
+            "through": state.through,
+            "lastEventId": state.last_event_id,
+            "emittedAt": state.emitted_at_s,
+        },
+    }
+    headers: Headers = (
+        ("content-type", b"application/json"),
+        ("munchkin_id", munchkin.encode()),
+        ("model", model.name.encode()),
+        ("update", update.encode()),
+    )
+    return OutboundRecord(topic, key.encode(), orjson.dumps(doc), headers, int(time.time() * 1000))
+
+
+def state_from_json(doc: dict[str, Any]) -> LeadScore:
+    state = doc["state"]
+    emitted = doc.get("score")
+    return LeadScore(
+        features=features_from_json(state["features"]),
+        events=int(state["events"]),
+        through=int(state["through"]),
+        last_event_id=str(state.get("lastEventId", "")),
+        emitted=None if emitted is None else float(emitted),
+        emitted_at_s=float(state.get("emittedAt", 0.0)),
+    )
+
+
+def activity_type(data: dict[str, Any]) -> int:
+    type_id = data.get("activityTypeId")
+    return type_id if isinstance(type_id, int) and not isinstance(type_id, bool) else 0
+
+
+class ScoringHandler:
+    replay_horizon_s = 0.0  # state comes from the lead-scores topic, not from replaying input
+
+    def __init__(
+        self,
+        *,
+        model: ScoringModel,
+        emit_threshold: float,
+        checkpoint_interval_s: float,
+        scores_topic: str,
+        publisher: Publisher,
+        metrics: WorkerMetrics,
+        pusher: MarketoScoreSink | None = None,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._model = model
+        self._threshold = emit_threshold
+        self._checkpoint_s = checkpoint_interval_s
+        self._topic = scores_topic
+        self._publisher = publisher
+        self._metrics = metrics
+        self._pusher = pusher
+        self._clock = clock
+        self._monotonic = monotonic
+        self._leads: dict[Partition, dict[str, LeadScore]] = {}
+        self._pending: dict[Partition, _Pending] = {}
+        self._outbox: set[tuple[Partition, str]] = set()
+        self._releasing: set[Partition] = set()
+
+    def scores(self, partition: Partition) -> dict[str, LeadScore]:
+        return dict(self._leads.get(partition, {}))
+
+    # ---- per record -------------------------------------------------------------------------
+
+    def handle(self, record: Record) -> None:
+        if record.stream != "lead-activity":
+            return
+        part = record.partition
+        doc = record.document()
+        key = f"{doc['munchkinid']}:{doc['subject']}"
+        leads = self._leads.get(part)
+        if leads is None:
+            leads = self._leads[part] = {}
+            self._pending[part] = _Pending()
+        state = leads.get(key)
+        if state is not None and record.offset <= state.through:
+            return  # already in the state restored from the lead-scores topic
+        activity = Activity(activity_type(doc["data"]), event_time_s(doc["time"]))
+        features = self._model.apply(state.features if state else NO_FEATURES, activity)
+        score = self._model.score(features)
+        emitted, emitted_at_s = (state.emitted, state.emitted_at_s) if state else (None, 0.0)
+        emit = abs(score - (emitted or 0.0)) >= self._threshold
+        if emit:
+            emitted, emitted_at_s = score, activity.at_s
+        events = state.events + 1 if state else 1
+        leads[key] = LeadScore(features, events, record.offset, doc["id"], emitted, emitted_at_s)
+        if emit:
+            self._outbox.add((part, key))
+            self._pending[part].clear(key)
+        elif (part, key) not in self._outbox:
+            self._pending[part].touch(key, record.offset, self._monotonic())
+
+    def replay(self, record: Record) -> None:
+        return None
+
+    # ---- I/O ---------------------------------------------------------------------------------
+
+    async def flush(self) -> None:
+        emitted = sorted(self._outbox)
+        cutoff = self._monotonic() - self._checkpoint_s
+        checkpoints = []
+        for part, pending in self._pending.items():
+            keys = list(pending.first) if part in self._releasing else pending.due(cutoff)
+            checkpoints += [(part, k) for k in keys if (part, k) not in self._outbox]
+        if not emitted and not checkpoints:
+            return
+        model, topic = self._model, self._topic
+        records = [
+            score_record(p, k, self._leads[p][k], "emitted", model, topic) for p, k in emitted
+        ]
+        records += [
+            score_record(p, k, self._leads[p][k], "checkpoint", model, topic)
+            for p, k in checkpoints
+        ]
+        await self._publisher.publish(records)
+        for part, key in emitted + checkpoints:
+            self._pending[part].clear(key)
+        self._outbox.clear()
+        self._count(emitted, len(checkpoints))
+        if self._pusher is not None and emitted:
+            pushes = []
+            for part, key in emitted:
+                munchkin, _, lead = key.partition(":")
+                pushes.append((munchkin, lead, self._leads[part][key].emitted or 0.0))
+            await self._pusher.push(pushes)
+
+    def _count(self, emitted: list[tuple[Partition, str]], checkpoints: int) -> None:
+        scores = self._metrics.scores
+        if emitted:
+            scores.labels(self._model.name, "emitted").inc(len(emitted))
+            now = self._clock()
+            freshness = self._metrics.freshness.labels("score")
+            for part, key in emitted:
+                freshness.observe(max(0.0, now - self._leads[part][key].emitted_at_s))
+        if checkpoints:
+            scores.labels(self._model.name, "checkpoint").inc(checkpoints)
+        self._metrics.leads.set(sum(len(v) for v in self._leads.values()))
+
+    def pending_offset(self, partition: Partition) -> int | None:
+        pending = self._pending.get(partition)
+        return pending.lowest() if pending else None
+
+    async def release(self, partitions: Sequence[Partition]) -> None:
+        self._releasing = set(partitions)
+        try:
+            await self.flush()
+        finally:
+            self._releasing = set()
+
+    def forget(self, partitions: Collection[Partition]) -> None:
+        for p in partitions:
+            self._leads.pop(p, None)
+            self._pending.pop(p, None)
+        self._outbox = {(p, k) for p, k in self._outbox if p not in partitions}
+        self._metrics.leads.set(sum(len(v) for v in self._leads.values()))
+
+    async def restore(self, partitions: Sequence[Partition], reader: PartitionReader) -> None:
+        """The latest state per lead from the lead-scores partition of the same number."""
+        changelog = {Partition(self._topic, p.partition): p for p in partitions}
+        starts = await reader.offsets_since(list(changelog), 0)
+        ends = await reader.end_offsets(list(changelog))
+        for part in partitions:
+            self._leads[part] = {}
+            self._pending[part] = _Pending()
+        read = 0
+        async for records in reader.read({p: (starts[p], ends[p]) for p in changelog}):
+            leads = self._leads[changelog[records[0].partition]]
+            for r in records:
+                key = (r.key or b"").decode()
+                if r.value is None:
+                    leads.pop(key, None)
+                else:
+                    leads[key] = state_from_json(orjson.loads(r.value))
+            read += len(records)
+        self._metrics.leads.set(sum(len(v) for v in self._leads.values()))
+        log.info(
+            "scoring: restored %d lead(s) from %d record(s)",
+            sum(len(self._leads[p]) for p in partitions),
+            read,
+        )
+
+    async def tick(self, now_s: float) -> None:
+        return None  # checkpoints are written by flush, which follows every batch and tick

@@ -1,0 +1,62 @@
+"""The per-partition id memory: window, capacity, late records."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline.dedup import DEFAULT_WINDOW_S, HOUR_S, DedupMemory
+
+
+def test_remembers_ids_within_the_window() -> None:
+    memory = DedupMemory()
+    assert memory.add("a", 1000.0)
+    assert "a" in memory
+    assert not memory.add("a", 2000.0)  # already remembered
+    assert "b" not in memory
+    assert DEFAULT_WINDOW_S >= 24 * HOUR_S  # Adobe's retry horizon
+
+
+def test_forgets_whole_buckets_older_than_the_window() -> None:
+    memory = DedupMemory(window_s=2 * HOUR_S)
+    memory.add("old", 0.0)
+    memory.add("mid", 1.5 * HOUR_S)
+    memory.add("new", 2.5 * HOUR_S)
+    assert "old" in memory  # 2.5 h later, but its bucket still touches the window
+    memory.add("newer", 3.5 * HOUR_S)
+    assert "old" not in memory
+    assert "mid" in memory
+    assert "new" in memory
+    assert "newer" in memory
+
+
+def test_a_late_record_is_kept_at_least_as_long_as_the_newest() -> None:
+    memory = DedupMemory(window_s=HOUR_S)
+    memory.add("new", 10 * HOUR_S)
+    memory.add("late", 1 * HOUR_S)  # arrives late: joins the newest bucket
+    memory.add("next", 10.5 * HOUR_S)
+    assert "late" in memory
+
+
+def test_capacity_bounds_memory_by_dropping_the_oldest_ids_first() -> None:
+    memory = DedupMemory(capacity=160)
+    for i in range(1000):
+        memory.add(f"id-{i}", 100.0)
+    assert len(memory) <= 160
+    assert memory.evicted_early >= 1000 - 160
+    assert "id-999" in memory
+    assert "id-0" not in memory
+    assert memory.covered_s >= HOUR_S
+
+
+@given(st.lists(st.tuples(st.integers(0, 30), st.floats(0, 50 * HOUR_S)), max_size=200))
+def test_never_claims_an_unseen_id_and_never_exceeds_capacity(
+    adds: list[tuple[int, float]],
+) -> None:
+    memory = DedupMemory(window_s=3 * HOUR_S, capacity=20)
+    added = set()
+    for n, at in adds:
+        memory.add(str(n), at)
+        added.add(str(n))
+        assert len(memory) <= 20
+    for n in range(31):
+        if str(n) in memory:
+            assert str(n) in added

@@ -1,0 +1,104 @@
+"""Worker configuration: defaults, overrides, errors that name the key, secrets masked."""
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import ConfigError
+from pipeline.workers.models import LogisticRegression
+from pipeline.workers.settings import load_worker_settings, parse_worker_settings
+from tests.pipeline.workers.harness import DEPLOY
+
+
+def test_the_local_config_loads_for_both_workers() -> None:
+    env = {"DATASTREAMS_WORKER_CONFIG": str(DEPLOY / "worker.toml")}
+    alerting = load_worker_settings("alerting", env)
+    scoring = load_worker_settings("scoring", env)
+    assert alerting.alerting is not None
+    assert alerting.scoring is None
+    assert (alerting.port, scoring.port) == (9101, 9102)
+    assert alerting.consume.group_id == "datastreams-alerting"
+    assert alerting.consume.start_from == "latest"
+    assert scoring.consume.start_from == "earliest"
+    assert alerting.consume.dedup_window_s >= 24 * 3600
+    assert len(alerting.alerting.rules.rules) == 12
+
+
+def test_environment_overrides() -> None:
+    env = {
+        "DATASTREAMS_WORKER_CONFIG": str(DEPLOY / "worker.toml"),
+        "DATASTREAMS_WORKER_PORT": "9300",
+        "KAFKA_BOOTSTRAP_SERVERS": "kafka:9092",
+        "DATASTREAMS_TOPIC_PREFIX": "staging",
+        "DATASTREAMS_ALERT_WEBHOOK_URL": "https://hooks.example.com/T000/B000/XXXX",
+        "DATASTREAMS_LOG_LEVEL": "debug",
+    }
+    s = load_worker_settings("alerting", env)
+    assert (s.port, s.kafka.bootstrap_servers, s.topics.prefix, s.log_level) == (
+        9300,
+        "kafka:9092",
+        "staging",
+        "DEBUG",
+    )
+    assert s.alerting is not None
+    assert s.alerting.webhook.url is not None
+    assert s.alerting.webhook.url.reveal().endswith("XXXX")
+    assert "XXXX" not in repr(s)
+
+
+def test_marketo_secret_from_the_environment_never_shows(tmp_path: Path) -> None:
+    doc = {
+        "marketo": [
+            {
+                "munchkin_id": "123-ABC-456",
+                "identity_url": "https://123-ABC-456.mktorest.com/identity/",
+                "rest_url": "https://123-ABC-456.mktorest.com/rest",
+                "client_id": "id",
+                "client_secret_env": "MKTO_SECRET",
+                "lists": {"followup": 1001},
+            }
+        ]
+    }
+    s = parse_worker_settings("scoring", doc, {"MKTO_SECRET": "s3cr3t-value"}, DEPLOY)
+    [m] = s.marketo
+    assert m.identity_url == "https://123-ABC-456.mktorest.com/identity"
+    assert m.client_secret.reveal() == "s3cr3t-value"
+    assert "s3cr3t" not in repr(s)
+    assert m.lists == {"followup": 1001}
+    with pytest.raises(ConfigError, match="client_secret_env naming a set environment variable"):
+        parse_worker_settings("scoring", doc, {}, DEPLOY)
+
+
+def test_logistic_regression_model_from_the_example_file(tmp_path: Path) -> None:
+    (tmp_path / "scoring.toml").write_text(
+        f'model = "logistic-regression"\nemit_threshold = 2\n'
+        f'[logistic_regression]\ncoefficients_file = "{DEPLOY / "lead-model.example.json"}"\n'
+    )
+    s = parse_worker_settings("scoring", {}, {}, tmp_path)
+    assert s.scoring is not None
+    assert isinstance(s.scoring.model, LogisticRegression)
+    assert s.scoring.emit_threshold == 2.0
+
+
+@pytest.mark.parametrize(
+    ("kind", "doc", "message"),
+    [
+        (
+            "alerting",
+            {"worker": {"commit_interval_seconds": "1"}},
+            "'worker.commit_interval_seconds'",
+        ),
+        ("alerting", {"worker": {"batch": 1}}, "Config [worker] has unknown key(s) ['batch']"),
+        ("alerting", {"alerting": {"rules_file": "missing.toml"}}, "names"),
+        ("alerting", {"alerting": {"start_from": "now"}}, "Expected one of ['earliest', 'latest']"),
+        ("alerting", {"alerting": {"webhook_url": "hooks.slack.com"}}, "webhook_url"),
+        ("alerting", {"ingress": {}}, "unknown section(s) ['ingress']"),
+        ("scoring", {"scoring": {"config_file": "nope.toml"}}, "scoring.config_file"),
+        ("reporting", {}, "Worker kind 'reporting'"),
+        ("scoring", {"marketo": [{"munchkin_id": "x", "rest_url": "ftp://x"}]}, "identity_url"),
+    ],
+)
+def test_errors_name_the_key(kind: str, doc: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_worker_settings(kind, doc, {}, DEPLOY)
+    assert message in str(raised.value)

@@ -1,0 +1,1 @@
+"""The benchmark: the ingress measured side by side with the ceilings of its stack."""

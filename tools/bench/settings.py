@@ -1,0 +1,86 @@
+"""The benchmark's settings: frozen, built once by the command line; ``smoke`` shrinks it all."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.settings import KafkaSettings
+from tools.bench.ramp import StepPlan
+from tools.bench.workload import SHAPES
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SECONDS = 1.0
+
+FULL_PLAN = StepPlan(
+    duration_s=3 * SECONDS,
+    warmup_s=1 * SECONDS,
+    max_steps=10,
+    growth=1.5,
+    connections=64,
+    overload_connections=512,  # more than the ingress' 256 concurrent deliveries: it must shed
+    overload_factor=5.0,
+)
+SMOKE_PLAN = StepPlan(
+    duration_s=0.8 * SECONDS,
+    warmup_s=0.2 * SECONDS,
+    max_steps=1,
+    growth=1.5,
+    connections=8,
+    overload_connections=16,
+    overload_factor=5.0,
+)
+
+
+@dataclass(frozen=True)
+class PoolSizes:
+    direct_push: int
+    adobe_batch: int
+    adobe_single: int
+
+    def of(self, shape: str) -> int:
+        return {
+            "direct-push": self.direct_push,
+            "adobe-batch": self.adobe_batch,
+            "adobe-single": self.adobe_single,
+        }[shape]
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    bootstrap: str
+    out_dir: Path
+    smoke: bool = False
+    shapes: tuple[str, ...] = tuple(s.name for s in SHAPES)
+    express: bool = True
+    profile: bool = False  # py-spy on the ingress during an extra step per shape
+    seed: int = 7
+    tenants: int = 4
+    libs_dir: Path = REPO_ROOT / "deploy" / "kafka" / "libs"
+    kafka: KafkaSettings = field(default_factory=KafkaSettings)  # the ingress' producer defaults
+    partitions: int = 6
+    plan: StepPlan = FULL_PLAN
+    pools: PoolSizes = PoolSizes(direct_push=24, adobe_batch=256, adobe_single=512)
+    ceiling_a_records: int = 400_000
+    ceiling_b_s: float = 6 * SECONDS
+    profile_s: float = 8 * SECONDS
+
+
+def smoke(settings: BenchSettings) -> BenchSettings:
+    """The CI-sized run: one short step per phase, small pools, tiny ceilings, no profile."""
+    return BenchSettings(
+        bootstrap=settings.bootstrap,
+        out_dir=settings.out_dir,
+        smoke=True,
+        shapes=settings.shapes,
+        express=settings.express,
+        profile=False,
+        seed=settings.seed,
+        tenants=2,
+        libs_dir=settings.libs_dir,
+        kafka=settings.kafka,
+        partitions=3,
+        plan=SMOKE_PLAN,
+        pools=PoolSizes(direct_push=3, adobe_batch=16, adobe_single=32),
+        ceiling_a_records=20_000,
+        ceiling_b_s=1 * SECONDS,
+        profile_s=0,
+    )
