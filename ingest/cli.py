@@ -39,7 +39,7 @@ async def run_ingress(settings: Settings) -> None:
 
 
 async def run_worker(kind: str) -> int:
-    from pipeline.workers.service import serve_worker
+    from pipeline.workers.service import serve_worker, tune_gc
 
     try:
         settings = load_worker_settings(kind, os.environ)
@@ -47,6 +47,7 @@ async def run_worker(kind: str) -> int:
         print(f"datastreams: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
+    tune_gc()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -43,9 +43,11 @@ from typing import Any, NamedTuple, Protocol
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CommitFailedError, KafkaError
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from pipeline.admin import partitions_of
 from pipeline.dedup import DEFAULT_CAPACITY, DEFAULT_WINDOW_S, DedupMemory
 from pipeline.envelope import Envelope
 from pipeline.errors import PipelineError
@@ -105,11 +107,15 @@ class Record(NamedTuple):
         return decode_document(self)
 
 
+_new_tuple = tuple.__new__
+
+
 def to_record(partition: Partition, raw: Any) -> Record:
-    """An aiokafka ``ConsumerRecord`` → ``Record`` (inlined decoding: this runs per record)."""
+    """An aiokafka ``ConsumerRecord`` → ``Record``. This runs for every record: the tuple is
+    built directly (a NamedTuple's own ``__new__`` is a Python function, twice as slow)."""
     h = dict(raw.headers)
     get = h.get
-    return Record(
+    fields = (
         partition,
         raw.offset,
         raw.timestamp,
@@ -121,6 +127,7 @@ def to_record(partition: Partition, raw: Any) -> Record:
         v.decode("utf-8", "replace") if (v := get("stream")) else "",
         v.decode("utf-8", "replace") if (v := get("event_type")) else "",
     )
+    return _new_tuple(Record, fields)
 
 
 def decode_envelope(record: Record) -> Envelope:
@@ -352,9 +359,12 @@ class PartitionReader:
         return self._consumer
 
     async def partitions(self, topic: str) -> list[Partition]:
-        consumer = self._live()
-        await consumer.topics()  # refreshes the metadata
-        return sorted(Partition(topic, n) for n in consumer.partitions_for_topic(topic) or ())
+        admin = AIOKafkaAdminClient(**client_options(self._kafka), client_id=self._client_id)
+        await admin.start()
+        try:
+            return [Partition(topic, n) for n in await partitions_of(admin, topic)]
+        finally:
+            await admin.close()
 
     async def end_offsets(self, partitions: Collection[Partition]) -> dict[Partition, int]:
         ends = await self._live().end_offsets([_tp(p) for p in partitions])
@@ -622,8 +632,8 @@ class ConsumeLoop:
         try:
             if not event_id:
                 event_id = decode_envelope(record).id
-            if event_id in memory:
-                return False
+            if not memory.add(event_id, record.timestamp_ms / 1000):
+                return False  # handled before: a re-send, a producer retry or a redelivery
             self._handler.handle(record)
         except Undecodable as exc:
             self._dead_letter(record, exc.reason, exc.detail)
@@ -632,8 +642,6 @@ class ConsumeLoop:
         except Exception as exc:
             log.exception("%s: handler failed on %s/%d", self.name, record.partition, record.offset)
             self._dead_letter(record, "handler_error", f"{type(exc).__name__}: {exc}")
-        if event_id:
-            memory.add(event_id, record.timestamp_ms / 1000)
         return True
 
     def _dead_letter(self, record: Record, reason: str, detail: str) -> None:
@@ -859,15 +867,11 @@ class ConsumeLoop:
 
     def _replay_one(self, record: Record, memory: DedupMemory, replay_since_ms: int) -> None:
         """The live path without outputs: skip handled ids, remember, replay the recent ones."""
-        event_id = record.event_id
         try:
-            if not event_id:
-                event_id = decode_envelope(record).id
-            if event_id in memory:
-                return
-            if record.timestamp_ms >= replay_since_ms:
+            event_id = record.event_id or decode_envelope(record).id
+            if memory.add(event_id, record.timestamp_ms / 1000) and (
+                record.timestamp_ms >= replay_since_ms
+            ):
                 self._handler.replay(record)
         except Exception:  # dead-lettered when it was handled live
             log.debug("%s: replay skipped %s/%d", self.name, record.partition, record.offset)
-        if event_id:
-            memory.add(event_id, record.timestamp_ms / 1000)

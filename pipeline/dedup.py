@@ -73,18 +73,27 @@ class DedupMemory:
     def add(self, event_id: str, at_s: float) -> bool:
         """Remember ``event_id`` handled at ``at_s``; False if it was already remembered."""
         h = hash(event_id)
-        if h in self._ids:
+        ids = self._ids
+        if h in ids:
             return False
-        number = int(at_s // self._bucket_s)
         buckets = self._buckets
-        if not buckets or number > buckets[-1][0] or len(buckets[-1][1]) >= self._bucket_limit:
-            buckets.append((max(number, buckets[-1][0]) if buckets else number, []))
-            self._expire()
+        if buckets:
+            newest, hashes = buckets[-1]
+            # the common case: the newest bucket has room and the time is not past its end
+            if at_s < (newest + 1) * self._bucket_s and len(hashes) < self._bucket_limit:
+                hashes.append(h)
+                ids[h] = newest
+                if len(ids) > self._capacity:
+                    self.evicted_early += self._drop_oldest()
+                return True
+        number = int(at_s // self._bucket_s)
+        if buckets:
+            number = max(number, buckets[-1][0])
         # A late record joins the newest bucket: it is remembered a little longer, never shorter.
-        newest, hashes = buckets[-1]
-        hashes.append(h)
-        self._ids[h] = newest
-        if len(self._ids) > self._capacity:
+        buckets.append((number, [h]))
+        ids[h] = number
+        self._expire()
+        if len(ids) > self._capacity:
             self.evicted_early += self._drop_oldest()
         return True
 

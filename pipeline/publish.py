@@ -13,8 +13,8 @@ retried until they succeed) → ``ready`` (producer up, topics writable per the 
 """
 
 import asyncio
-import functools
 import contextlib
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Sequence

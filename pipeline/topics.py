@@ -8,7 +8,8 @@ Keys start with the munchkin ID and keep one subject's events together:
 * dead letter     ``<munchkinId>`` (or ``unknown``)
 
 Record headers follow the CloudEvents Kafka binding (``ce_*``) in structured mode: the value is
-the whole envelope and ``content-type`` says so.
+the whole envelope and ``content-type`` says so. Lead activities also carry ``activity_type_id``
+(``data.activityTypeId``), so workers can score them without decoding the value.
 """
 
 import time
@@ -91,16 +92,22 @@ def partition_key(envelope: Envelope) -> str:
 
 
 def envelope_headers(envelope: Envelope) -> Headers:
-    return (
+    headers: Headers = (
         ("ce_specversion", envelope.specversion.encode()),
         ("ce_id", envelope.id.encode()),
         ("ce_type", envelope.type.encode()),
         ("ce_source", envelope.source.encode()),
+        ("ce_time", envelope.time.encode()),
         ("content-type", CONTENT_TYPE.encode()),
         ("munchkin_id", envelope.munchkinid.encode()),
         ("stream", envelope.stream.value.encode()),
         ("event_type", envelope.eventtype.encode()),
     )
+    # Workers read these without decoding the value (the lead-scoring hot path).
+    type_id = envelope.data.get("activityTypeId")
+    if type(type_id) is int and envelope.stream is Stream.LEAD_ACTIVITY:
+        headers += (("activity_type_id", str(type_id).encode()),)
+    return headers
 
 
 def route(envelope: Envelope, topics: Topics) -> OutboundRecord:

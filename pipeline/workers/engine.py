@@ -206,12 +206,6 @@ def _lookup(doc: Doc, path: str, count: int) -> Any:
         return None
 
 
-@dataclass
-class _Seen:
-    at_s: float
-    event_id: str
-
-
 class SilenceWatch:
     """Tenants whose records stopped arriving, for the ``silence`` rules.
 
@@ -224,7 +218,7 @@ class SilenceWatch:
     def __init__(self, rules: RuleSet, started_s: float) -> None:
         self._rules = tuple(r for r in rules.rules if r.silence is not None)
         self._started_s = started_s
-        self._seen: dict[str, dict[Hashable, _Seen]] = {}
+        self._seen: dict[str, dict[Hashable, tuple[float, str]]] = {}
         every = any(not r.selector.streams for r in self._rules)
         self._streams = None if every else {s for r in self._rules for s in r.selector.streams}
 
@@ -237,10 +231,12 @@ class SilenceWatch:
     ) -> None:
         if not munchkin or (self._streams is not None and stream not in self._streams):
             return
-        per_partition = self._seen.setdefault(munchkin, {})
+        per_partition = self._seen.get(munchkin)
+        if per_partition is None:
+            per_partition = self._seen[munchkin] = {}
         last = per_partition.get(partition)
-        if last is None or at_s >= last.at_s:
-            per_partition[partition] = _Seen(at_s, event_id)
+        if last is None or at_s >= last[0]:
+            per_partition[partition] = (at_s, event_id)
 
     def forget(self, partitions: Collection[Hashable]) -> None:
         for per_partition in self._seen.values():
@@ -252,15 +248,13 @@ class SilenceWatch:
         for rule in self._rules:
             assert rule.silence is not None
             for munchkin in sorted(rule.tenants or self._seen):
-                last = max(
-                    self._seen.get(munchkin, {}).values(), key=lambda s: s.at_s, default=None
-                )
+                last = max(self._seen.get(munchkin, {}).values(), default=None)
                 if last is None and munchkin not in rule.tenants:
                     continue
-                since_s = last.at_s if last else self._started_s
+                since_s = last[0] if last else self._started_s
                 if now_s - since_s < rule.silence.after_s:
                     continue
-                trigger = last.event_id if last else f"start:{self._started_s:.0f}"
+                trigger = last[1] if last else f"start:{self._started_s:.0f}"
                 minutes = round((now_s - since_s) / 60)
                 values = {"munchkinid": munchkin, "minutes": minutes}
                 alerts.append(
@@ -271,7 +265,7 @@ class SilenceWatch:
                         key=munchkin,
                         munchkinid=munchkin,
                         summary=rule.render(values.get),
-                        evidence=(last.event_id,) if last else (),
+                        evidence=(last[1],) if last else (),
                         count=0,
                         first_seen_s=since_s,
                         last_seen_s=since_s,

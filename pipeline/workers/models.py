@@ -60,17 +60,19 @@ class DecayedWeights:
     name: str = "decayed-weights"
 
     def apply(self, features: Features, activity: Activity) -> Features:
-        counted = features.counted(activity)
-        weight = self.weights.get(activity.type_id, self.default_weight)
+        type_id, at_s = activity
+        counts = dict(features.counts)
+        counts[type_id] = counts.get(type_id, 0) + 1
+        weight = self.weights.get(type_id, self.default_weight)
+        value, latest_s = features.decayed, features.decayed_at_s
         if not weight:
-            return counted
-        value, at_s = features.decayed, features.decayed_at_s
-        if activity.at_s >= at_s:
-            value = value * self._decay(activity.at_s - at_s) + weight
-            at_s = activity.at_s
+            return Features(value, latest_s, counts)
+        if at_s >= latest_s:
+            value = value * self._decay(at_s - latest_s) + weight
+            latest_s = at_s
         else:  # an activity older than the latest one: add it decayed to the latest's time
-            value += weight * self._decay(at_s - activity.at_s)
-        return Features(value, at_s, counted.counts)
+            value += weight * self._decay(latest_s - at_s)
+        return Features(value, latest_s, counts)
 
     def _decay(self, elapsed_s: float) -> float:
         return float(0.5 ** (elapsed_s / self.half_life_s))

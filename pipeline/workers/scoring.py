@@ -176,8 +176,7 @@ class ScoringHandler:
         if record.stream != "lead-activity":
             return
         part = record.partition
-        doc = record.document()
-        key = f"{doc['munchkinid']}:{doc['subject']}"
+        key, event_id, activity = self._activity(record)
         leads = self._leads.get(part)
         if leads is None:
             leads = self._leads[part] = {}
@@ -185,7 +184,6 @@ class ScoringHandler:
         state = leads.get(key)
         if state is not None and record.offset <= state.through:
             return  # already in the state restored from the lead-scores topic
-        activity = Activity(activity_type(doc["data"]), event_time_s(doc["time"]))
         features = self._model.apply(state.features if state else NO_FEATURES, activity)
         score = self._model.score(features)
         emitted, emitted_at_s = (state.emitted, state.emitted_at_s) if state else (None, 0.0)
@@ -193,12 +191,25 @@ class ScoringHandler:
         if emit:
             emitted, emitted_at_s = score, activity.at_s
         events = state.events + 1 if state else 1
-        leads[key] = LeadScore(features, events, record.offset, doc["id"], emitted, emitted_at_s)
+        leads[key] = LeadScore(features, events, record.offset, event_id, emitted, emitted_at_s)
         if emit:
             self._outbox.add((part, key))
             self._pending[part].clear(key)
         elif (part, key) not in self._outbox:
             self._pending[part].touch(key, record.offset, self._monotonic())
+
+    @staticmethod
+    def _activity(record: Record) -> tuple[str, str, Activity]:
+        """(lead key, event id, activity) from the record's key and headers, which the ingress
+        writes (``activity_type_id``, ``ce_time``); from the JSON value for older records."""
+        headers = record.headers
+        type_id, at = headers.get("activity_type_id"), headers.get("ce_time")
+        if type_id is not None and at is not None and record.key and record.event_id:
+            activity = Activity(int(type_id), event_time_s(at.decode()))
+            return record.key.decode(), record.event_id, activity
+        doc = record.document()
+        activity = Activity(activity_type(doc["data"]), event_time_s(doc["time"]))
+        return f"{doc['munchkinid']}:{doc['subject']}", doc["id"], activity
 
     def replay(self, record: Record) -> None:
         return None

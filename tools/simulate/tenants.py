@@ -51,7 +51,7 @@ class IngressConfig:
     # not decide the figures (the bench's overload step sheds on max_concurrent_deliveries).
     events_per_s: float = 10_000_000.0
     deliveries_per_s: float = 1_000_000.0
-    max_concurrent_deliveries: int = 256
+    max_concurrent_deliveries: int = 64  # the ingress default
     log_level: str = "WARNING"
 
 
