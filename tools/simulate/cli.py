@@ -47,6 +47,7 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     p.add_argument("--duplicates", type=float, default=0.0, help="fraction delivered twice")
     p.add_argument("--malformed", type=float, default=0.0, help="fraction made unusable")
     p.add_argument("--rate", type=float, default=None, help="events/s in all (default: cadence)")
+    p.add_argument("--leads", type=int, default=d.leads, help="distinct lead ids to spread over")
     p.add_argument("--duration", type=float, default=d.duration_s, help="seconds of generation")
     p.add_argument("--drain", type=float, default=d.drain_s, help="seconds to finish deliveries")
     p.add_argument("--ack-file", type=Path, default=None, help="JSON lines of acknowledged ids")
@@ -86,6 +87,7 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str]) -> Simulator
         duplicates=args.duplicates,
         malformed=args.malformed,
         rate_per_s=args.rate,
+        leads=args.leads,
         duration_s=args.duration,
         drain_s=args.drain,
         ack_file=args.ack_file,

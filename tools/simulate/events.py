@@ -23,6 +23,7 @@ from tools.simulate.catalog import (
     ActivityType,
     activity_types,
 )
+from tools.simulate.settings import DEFAULT_LEADS
 from tools.simulate.tenants import SimTenant
 
 LADS_SOURCE = "urn:marketo_activity_stream"
@@ -55,15 +56,23 @@ def _time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+FIRST_LEAD_ID = 1000
+
+
 class EventFactory:
     """Makes events for the tenants; the same seed and clock give the same events."""
 
     def __init__(
-        self, rng: random.Random, tenants: Sequence[SimTenant], clock: Callable[[], datetime]
+        self,
+        rng: random.Random,
+        tenants: Sequence[SimTenant],
+        clock: Callable[[], datetime],
+        leads: int = DEFAULT_LEADS,
     ) -> None:
         self.rng = rng
         self.tenants = tenants
         self.clock = clock
+        self.leads = leads
         self.types = activity_types()
         self._log_item = 77_120_000_000
 
@@ -102,7 +111,7 @@ class EventFactory:
     def activity_data(self, kind: ActivityType) -> dict[str, Any]:
         self._log_item += self.rng.randrange(1, 40)
         data: dict[str, Any] = {
-            "leadId": self.rng.randrange(1000, 2_000_000),
+            "leadId": self.rng.randrange(FIRST_LEAD_ID, FIRST_LEAD_ID + self.leads),
             "activityDate": _time(self.clock() - timedelta(seconds=self.rng.randrange(5))),
             "activityTypeId": kind.id,
             "activityType": kind.name,

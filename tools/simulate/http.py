@@ -6,6 +6,7 @@ upstreams treat them all as "no response".
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 import aiohttp
@@ -14,12 +15,31 @@ log = logging.getLogger(__name__)
 
 EXPIRY_MARGIN = 0.9  # refresh an OAuth token after 90 % of its lifetime
 
+# (sent at, answered at, status or None), monotonic seconds: lets a fault test tell answers to
+# requests sent before a fault from those sent after it.
+Observer = Callable[[float, float, int | None], None]
+
 
 class Sender:
-    def __init__(self, session: aiohttp.ClientSession) -> None:
+    def __init__(self, session: aiohttp.ClientSession, observe: Observer | None = None) -> None:
         self.session = session
+        self._observe = observe
+        self.in_flight = 0  # POSTs sent and not answered yet
 
     async def post(
+        self, url: str, body: bytes, headers: dict[str, str], timeout_s: float
+    ) -> int | None:
+        sent = time.monotonic()
+        self.in_flight += 1
+        try:
+            status = await self._post(url, body, headers, timeout_s)
+        finally:
+            self.in_flight -= 1
+        if self._observe is not None:
+            self._observe(sent, time.monotonic(), status)
+        return status
+
+    async def _post(
         self, url: str, body: bytes, headers: dict[str, str], timeout_s: float
     ) -> int | None:
         try:

@@ -24,7 +24,13 @@ from aiohttp import web
 from tools.simulate.adobe_io import Registration
 from tools.simulate.direct_push import Subscription, stopped_within
 from tools.simulate.events import EventFactory, SimEvent
-from tools.simulate.http import ClientCredentialsToken, Credentials, Sender, StaticToken
+from tools.simulate.http import (
+    ClientCredentialsToken,
+    Credentials,
+    Observer,
+    Sender,
+    StaticToken,
+)
 from tools.simulate.settings import SimulatorSettings, validate
 from tools.simulate.signing import KeyServer, SigningKey
 from tools.simulate.stats import AckLog, PathStats, Progress, summary, to_json
@@ -71,11 +77,19 @@ class Simulator:
         out: IO[str] = sys.stderr,
         clock: Callable[[], datetime] = utc_now,
         keys: tuple[SigningKey, SigningKey] | None = None,
+        observe: Observer | None = None,
     ) -> None:
         self.settings = validate(settings)
+        self.observe = observe
+        self.sender: Sender | None = None  # while running
         self.out = out
         self.tenants: tuple[SimTenant, ...] = make_tenants(settings.tenants, settings.seed)
-        self.factory = EventFactory(random.Random(settings.seed), self.tenants, clock)  # noqa: S311
+        self.factory = EventFactory(
+            random.Random(settings.seed),  # noqa: S311
+            self.tenants,
+            clock,
+            settings.leads,
+        )
         self.keys = keys or (SigningKey(), SigningKey())
         self.key_server = KeyServer(*self.keys)
         self.stats: dict[str, PathStats] = {}
@@ -104,10 +118,12 @@ class Simulator:
                 connector=aiohttp.TCPConnector(limit=0, limit_per_host=0)
             ) as session:
                 self.acks.open()
+                self.sender = Sender(session, self.observe)
                 try:
-                    await self._simulate(Sender(session), shutdown)
+                    await self._simulate(self.sender, shutdown)
                 finally:
                     self.acks.close()
+                    self.sender = None
         finally:
             await runner.cleanup()
         return self._result(monotonic() - started)

@@ -16,6 +16,8 @@ MINUTES = 60 * SECONDS
 HOURS = 60 * MINUTES
 DAYS = 24 * HOURS
 MIB = 1024 * 1024
+# Lead ids are drawn from this many; fewer make each lead's history longer (scoring tests).
+DEFAULT_LEADS = 1_999_000
 
 
 class SimulatorConfigError(ValueError):
@@ -75,6 +77,7 @@ class SimulatorSettings:
     time_scale: float = 1.0
     duplicates: float = 0.0  # fraction of acknowledged events delivered again later
     malformed: float = 0.0  # fraction of events the ingress cannot normalize
+    leads: int = DEFAULT_LEADS  # distinct lead ids the activities are spread over
     rate_per_s: float | None = None  # events/s over all tenants and paths; None: natural cadence
     duration_s: float = 60 * SECONDS
     drain_s: float = 10 * SECONDS  # after duration: keep delivering what is queued for this long
@@ -118,6 +121,7 @@ def validate(s: SimulatorSettings) -> SimulatorSettings:
         (0 <= s.duplicates <= 1, f"--duplicates {s.duplicates}: expected a fraction 0-1"),
         (0 <= s.malformed <= 1, f"--malformed {s.malformed}: expected a fraction 0-1"),
         (s.tenants >= 1, f"--tenants {s.tenants}: expected at least 1"),
+        (s.leads >= 1, f"--leads {s.leads}: expected at least 1"),
         (s.rate_per_s is None or s.rate_per_s > 0, f"--rate {s.rate_per_s}: expected > 0"),
         (s.duration_s > 0, f"--duration {s.duration_s}: expected > 0"),
         (s.direct_push or s.adobe_io, "no path to simulate: enable direct push or Adobe I/O"),
