@@ -1,49 +1,39 @@
-"""A broker of a test's own, which the test may stop and start again (the session broker must
-stay up for everyone else)."""
+"""The chaos scenarios (``tools/chaos``) with their short settings, on the session's broker.
 
-import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+``make chaos`` runs the same code with the full settings; here each scenario is one test, so CI
+exercises the chaos code itself. Scenarios that break brokers start their own from the jars the
+session broker was started from.
+"""
+
+import os
 from pathlib import Path
 
 import pytest
 
-from tests.kafka_fixture import LIBS_DIR, START_TIMEOUT_S, load_broker_module
+from tools.chaos.load import Keys
+from tools.chaos.report import ScenarioResult, table
+from tools.chaos.run import signing_keys
+from tools.chaos.scenarios.common import Context
+from tools.chaos.settings import SHORT
 
 
-@dataclass
-class OwnBroker:
-    data_dir: Path
-    port: int
-    controller_port: int
-
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        broker = load_broker_module()
-        await asyncio.to_thread(
-            broker.start_broker,
-            self.data_dir,
-            self.port,
-            self.controller_port,
-            LIBS_DIR,
-            START_TIMEOUT_S,
-        )
-
-    async def stop(self) -> None:
-        await asyncio.to_thread(load_broker_module().stop_broker, self.data_dir)
+@pytest.fixture(scope="session")
+def chaos_keys() -> Keys:
+    return signing_keys()  # RSA key generation is slow: once per session
 
 
 @pytest.fixture
-async def own_broker(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[OwnBroker]:
-    # Depends on kafka_bootstrap only so the jars are fetched and a broker is known to start.
-    broker = load_broker_module()
-    port = broker.free_port()
-    controller = broker.free_port()
-    own = OwnBroker(tmp_path / "kafka", port, controller)
-    own.data_dir.mkdir()
-    await own.start()
-    yield own
-    await own.stop()
+def chaos(kafka_bootstrap: str, chaos_keys: Keys, tmp_path: Path) -> Context:
+    return Context(SHORT, tmp_path, kafka_bootstrap, chaos_keys, dict(os.environ))
+
+
+def check(outcome: ScenarioResult) -> None:
+    """The table's rules: nothing lost, no duplicate effect, recovered, no other problem."""
+    print("\n" + table([outcome]))
+    print(outcome.details)
+    assert outcome.tally.acknowledged > 0
+    assert outcome.tally.lost == 0
+    assert outcome.tally.duplicate_effects == 0
+    assert outcome.recover_s is not None
+    assert outcome.problems == ()
+    assert outcome.ok

@@ -45,7 +45,7 @@ SHORT = ChaosSettings(
     fault_at_s=2 * SECONDS,
     drain_s=30 * SECONDS,
     partitions=3,
-    outage_s=3 * SECONDS,
-    worker_load_s=12 * SECONDS,
+    outage_s=2 * SECONDS,
+    worker_load_s=10 * SECONDS,
     redrive_letters=1200,
 )

@@ -7,6 +7,7 @@ the broker answered again.
 """
 
 import asyncio
+import re
 import time
 
 from tools.chaos.kafka import SingleBroker
@@ -26,13 +27,17 @@ NOTICE_S = 10.0  # how soon /readyz must notice (health checks every 0.5 s)
 SLACK_S = 2.0  # over the publish bound, for a loaded 2-core machine
 
 
-async def _observe_outage(rig: Rig) -> list[str]:
+REJECTED = re.compile(r'^datastreams_events_total\{outcome="rejected",[^}]*\} (\S+)$', re.M)
+
+
+async def _metrics_say_so(rig: Rig) -> list[str]:
+    """At the end of the outage: Kafka not ready, and the refused events counted."""
     problems = []
-    if not await rig.ingress.wait_status("/readyz", 503, NOTICE_S):
-        problems.append(f"/readyz did not turn 503 within {NOTICE_S:g} s of the outage")
     _, metrics = await rig.ingress.get("/metrics")
     if "datastreams_kafka_ready 0.0" not in metrics:
         problems.append("datastreams_kafka_ready is not 0 during the outage")
+    if not sum(float(v) for v in REJECTED.findall(metrics)):
+        problems.append("no rejected events counted during the outage")
     return problems
 
 
@@ -47,8 +52,11 @@ async def run(ctx: Context) -> ScenarioResult:
             stopping_at = time.monotonic()
             await broker.stop()
             down_at = time.monotonic()
-            problems = await _observe_outage(rig)
+            problems = []
+            if not await rig.ingress.wait_status("/readyz", 503, NOTICE_S):
+                problems.append(f"/readyz did not turn 503 within {NOTICE_S:g} s of the outage")
             await asyncio.sleep(max(0.0, down_at + s.outage_s - time.monotonic()))
+            problems += await _metrics_say_so(rig)
             restarting_at = time.monotonic()
             await broker.start()  # returns once the broker answers an admin call
             back_at = time.monotonic()

@@ -22,7 +22,9 @@ ACCEPTABLE = {"200", "503"}  # 503: a delivery whose partition leader was being 
 
 async def run(ctx: Context) -> ScenarioResult:
     s = ctx.settings
+    starting_at = time.monotonic()
     cluster = await Cluster.start(ctx.folder("cluster") / "nodes", NODES, ctx.libs_dir)
+    started_s = round(time.monotonic() - starting_at, 1)
     try:
         rig = await start_rig(
             ctx, "cluster", cluster.bootstrap, replication_factor=NODES, min_insync_replicas=2
@@ -35,7 +37,9 @@ async def run(ctx: Context) -> ScenarioResult:
             ended_at = time.monotonic()
         finally:
             await rig.ingress.stop()  # flushed before the cluster goes
+        verifying_at = time.monotonic()
         tally, _ = await rig.verify()
+        verify_s = round(time.monotonic() - verifying_at, 1)
     finally:
         await cluster.stop()
     problems = load_problems(simulation)
@@ -45,7 +49,12 @@ async def run(ctx: Context) -> ScenarioResult:
     odd = {k: v for k, v in after.items() if k not in ACCEPTABLE}
     if odd:
         problems.append(f"answers other than 200/503 after the kill: {odd}")
-    details = {**load_details(simulation), "answers_after_kill": dict(after)}
+    details = {
+        **load_details(simulation),
+        "answers_after_kill": dict(after),
+        "cluster_start_s": started_s,
+        "verify_s": verify_s,
+    }
     return result(
         NAME,
         sent(simulation),
