@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 include deploy/kafka/kafka.mk
 
-.PHONY: help install lint format test run clean demo bench bench-smoke
+.PHONY: help install lint format test run clean demo bench bench-smoke chaos
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -46,8 +46,8 @@ run: kafka-up ## Start the local Kafka and the ingress (foreground; Ctrl-C stops
 clean: kafka-down ## Stop the local broker and delete its data and the venv
 	rm -rf var $(VENV)
 
-# The demo and the benchmark run their own broker (own port and data dir), so they never touch
-# the one of `make run` or of a test session; it is stopped when they end.
+# The demo, the benchmark and the chaos run start a broker of their own (own port and data dir),
+# never the one of `make run` or of a test session; it is stopped when they end.
 DEMO_KAFKA_PORT ?= 19492
 BENCH_KAFKA_PORT ?= 19592
 BENCH_OUT ?= var/bench
@@ -65,6 +65,12 @@ bench: install kafka-jars ## Full benchmark (a few minutes): ceilings A/B, ingre
 
 bench-smoke: install kafka-jars ## Short benchmark run that proves it works end to end (CI-able; figures not meaningful)
 	$(call with_broker,bench,$(BENCH_KAFKA_PORT),$(VENV)/bin/datastreams bench --bootstrap 127.0.0.1:$(BENCH_KAFKA_PORT) --out $(BENCH_OUT)-smoke --smoke)
+
+# The shared broker of the chaos run; the broker-outage and cluster scenarios start their own.
+CHAOS_KAFKA_PORT ?= 19692
+CHAOS_OUT ?= var/chaos
+chaos: install kafka-jars ## Every fault scenario under simulator load (~5 min): one table, var/chaos/chaos.json; fails on any loss
+	$(call with_broker,chaos,$(CHAOS_KAFKA_PORT),$(PY) -m tools.chaos --bootstrap 127.0.0.1:$(CHAOS_KAFKA_PORT) --out $(CHAOS_OUT) --libs-dir $(KAFKA_LIBS_DIR))
 
 # ---- deploy: the tools that check deploy/ (tests/deploy). hadolint and kubernetes-validate are
 # dev dependencies (pip); promtool and the Prometheus server come from Debian's `prometheus`

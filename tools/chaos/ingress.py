@@ -90,8 +90,7 @@ class IngressProcess:
         """Start (or start again, on the same port) and wait until /readyz says 200."""
         self.starts += 1
         self.child = Child.datastreams(f"ingress #{self.starts}", ["ingress"], self.env, self.log)
-        await self.child.spawn()
-        await self.child.wait_ready(self.spec.url + "/readyz")
+        await self.child.start(self.spec.url + "/readyz")
 
     def running(self) -> Child:
         if self.child is None or not self.child.running:

@@ -76,6 +76,11 @@ class Load:
             raise RuntimeError("the load was never started")
         return await self._task
 
+    def cancel(self) -> None:
+        """Stop the simulator now (a scenario that failed half-way); no-op once finished."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
     def in_flight(self) -> int:
         sender = self.simulator.sender
         return 0 if sender is None else sender.in_flight

@@ -51,6 +51,15 @@ class Child:
                 start_new_session=True,
             )
 
+    async def start(self, ready_url: str) -> None:
+        """Spawn and wait until ``ready_url`` answers 200; a child that is not ready is killed."""
+        await self.spawn()
+        try:
+            await self.wait_ready(ready_url)
+        except BaseException:
+            self.kill()
+            raise
+
     async def wait_ready(self, url: str, timeout_s: float = READY_TIMEOUT_S) -> None:
         """Poll ``url`` (a /readyz) until it answers 200; fail if the process exits first."""
         deadline = time.monotonic() + timeout_s

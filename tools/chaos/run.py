@@ -7,13 +7,21 @@ from pathlib import Path
 
 from tools.chaos.kafka import LIBS_DIR
 from tools.chaos.load import Keys
-from tools.chaos.report import ScenarioResult
+from tools.chaos.report import ScenarioResult, result
 from tools.chaos.scenarios import SCENARIOS
 from tools.chaos.scenarios.common import Context
 from tools.chaos.settings import ChaosSettings
+from tools.chaos.verify import Tally
 from tools.simulate.signing import SigningKey
 
 log = logging.getLogger(__name__)
+
+NOTHING = Tally(acknowledged=0, found=0, duplicates_on_topic=0, duplicate_effects=0)
+
+
+def crashed(name: str, exc: Exception) -> ScenarioResult:
+    """The row of a scenario that raised: nothing counted, never recovered."""
+    return result(name, 0, NOTHING, None, "the scenario raised", [f"{exc!r}"], {})
 
 
 def signing_keys() -> Keys:
@@ -33,7 +41,11 @@ async def run_all(
     for name in names:
         started = time.monotonic()
         log.info("chaos: %s ...", name)
-        outcome = await SCENARIOS[name](ctx)
+        try:
+            outcome = await SCENARIOS[name](ctx)
+        except Exception as exc:  # one broken scenario must not hide the others' rows
+            log.exception("chaos: %s failed", name)
+            outcome = crashed(name, exc)
         log.info(
             "chaos: %s done in %.0f s (%s)",
             name,

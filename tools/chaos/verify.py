@@ -13,6 +13,7 @@
   the memory) would be handled twice. Must be 0.
 """
 
+import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from pipeline.settings import KafkaSettings
 STREAMS = ("lead-activity", "user-audit", "notification")
 DEAD_LETTER = "dead-letter"
 EXAMPLES = 5
+READ_TIMEOUT_S = 120.0
 
 Records = list[ConsumerRecord[Any, Any]]
 
@@ -114,5 +116,6 @@ async def check(
     bootstrap: str, prefix: str, ack_file: Path, extra: Sequence[Ack] = ()
 ) -> tuple[Tally, dict[str, Records]]:
     """The tally of one scenario; ``extra`` adds events acknowledged some other way."""
-    topics = await read_topics(bootstrap, prefix)
+    async with asyncio.timeout(READ_TIMEOUT_S):  # a partition without a leader must not hang
+        topics = await read_topics(bootstrap, prefix)
     return tally(read_acks(ack_file) | set(extra), topics), topics

@@ -98,8 +98,7 @@ class Replica:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
-        await self.child.spawn()
-        await self.child.wait_ready(self.url + "/readyz")
+        await self.child.start(self.url + "/readyz")
 
     async def assigned(self) -> int:
         """Partitions this replica owns now, from its /metrics (-1 when it does not answer)."""

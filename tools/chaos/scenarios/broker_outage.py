@@ -64,7 +64,7 @@ async def run(ctx: Context) -> ScenarioResult:
             ready_s = since(back_at)
             simulation = await rig.load.finish()
         finally:
-            await rig.ingress.stop()
+            await rig.close()
         tally, _ = await rig.verify()
     finally:
         await broker.stop()

@@ -36,7 +36,7 @@ async def run(ctx: Context) -> ScenarioResult:
             simulation = await rig.load.finish()
             ended_at = time.monotonic()
         finally:
-            await rig.ingress.stop()  # flushed before the cluster goes
+            await rig.close()  # flushed before the cluster goes
         verifying_at = time.monotonic()
         tally, _ = await rig.verify()
         verify_s = round(time.monotonic() - verifying_at, 1)

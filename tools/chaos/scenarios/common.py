@@ -45,6 +45,11 @@ class Rig:
     def prefix(self) -> str:
         return self.ingress.spec.prefix
 
+    async def close(self) -> None:
+        """Stop the load (if a failure left it running) and the ingress."""
+        self.load.cancel()
+        await self.ingress.stop()
+
     async def verify(self, extra: tuple[Ack, ...] = ()) -> tuple[Tally, dict[str, Records]]:
         return await check(self.bootstrap, self.prefix, self.load.ack_file, extra)
 

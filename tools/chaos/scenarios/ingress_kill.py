@@ -33,7 +33,7 @@ async def run(ctx: Context) -> ScenarioResult:
         restart_s = since(killed_at)
         simulation = await rig.load.finish()
     finally:
-        await rig.ingress.stop()
+        await rig.close()
     tally, _ = await rig.verify()
     problems = load_problems(simulation)
     if not mid_delivery:

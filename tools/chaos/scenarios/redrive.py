@@ -98,14 +98,13 @@ async def run(ctx: Context) -> ScenarioResult:
     rig = await start_rig(ctx, "redrive", ctx.bootstrap)
     events = fixed_events(ctx)
     problems: list[str] = []
+    killed, rerun, again = redrive(rig, 1), redrive(rig, 2), redrive(rig, 3)
     try:
         await publish_letters(rig, events, s.partitions)
         await rig.load.until(s.fault_at_s)
-        killed = redrive(rig, 1)
         if not await kill_after_first_chunk(killed):
             problems.append("the redrive finished before it could be killed half-way")
         killed_at = time.monotonic()
-        rerun, again = redrive(rig, 2), redrive(rig, 3)
         await rerun.spawn()
         rerun_code = await rerun.wait(RUN_TIMEOUT_S)
         recover_s = round(time.monotonic() - killed_at, 2) if rerun_code == 0 else None
@@ -113,7 +112,9 @@ async def run(ctx: Context) -> ScenarioResult:
         again_code = await again.wait(RUN_TIMEOUT_S)
         simulation = await rig.load.finish()
     finally:
-        await rig.ingress.stop()
+        for child in (killed, rerun, again):
+            child.kill()  # only one that hangs is still running here
+        await rig.close()
     extra = tuple(Ack(e.topic, e.id) for e in events)
     tally, _ = await rig.verify(extra)
     problems += load_problems(simulation)

@@ -5,6 +5,7 @@ re-sends what was refused meanwhile. Recovered: the first 2xx to a delivery sent
 
 import time
 
+from tools.chaos.process import Child
 from tools.chaos.report import ScenarioResult, result
 from tools.chaos.scenarios.common import (
     Context,
@@ -17,6 +18,17 @@ from tools.chaos.scenarios.common import (
 
 NAME = "ingress SIGTERM"
 FLUSH_SLACK_S = 5.0  # the producer's final flush and the interpreter's exit, after the drain
+HANG_S = 30.0  # past the deadline by this much, the process is taken to hang and is killed
+
+
+async def _exit_status(child: Child, timeout_s: float) -> int | None:
+    """The exit status after SIGTERM; None if it hung (it is then killed)."""
+    try:
+        return await child.wait(timeout_s)
+    except TimeoutError:
+        child.kill()
+        await child.wait()
+        return None
 
 
 async def run(ctx: Context) -> ScenarioResult:
@@ -29,12 +41,12 @@ async def run(ctx: Context) -> ScenarioResult:
         signalled_at = time.monotonic()
         child = rig.ingress.running()
         child.terminate()
-        code = await child.wait(deadline_s + 30)
+        code = await _exit_status(child, deadline_s + HANG_S)
         exit_s = since(signalled_at)
         await rig.ingress.start()
         simulation = await rig.load.finish()
     finally:
-        await rig.ingress.stop()
+        await rig.close()
     tally, _ = await rig.verify()
     problems = load_problems(simulation)
     if code != 0:

@@ -106,7 +106,7 @@ async def run(ctx: Context) -> ScenarioResult:
     finally:
         for r in (*first.values(), *second.values(), *again.values()):
             await r.child.stop()
-        await rig.ingress.stop()
+        await rig.close()
     tally, topics = await rig.verify()
     effects = await _effects(ctx.bootstrap, rig.prefix, configs, topics)
     problems += load_problems(simulation)
