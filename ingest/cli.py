@@ -12,6 +12,7 @@ from ingest.redrive import RedriveFilter, redrive
 from ingest.server import serve
 from ingest.settings import Settings, load_settings
 from pipeline.errors import ConfigError
+from pipeline.runtime import tune_gc
 from pipeline.tail import run_tail
 from pipeline.topics import build_topics
 from pipeline.workers.settings import KINDS, load_worker_settings
@@ -35,11 +36,12 @@ async def run_ingress(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    tune_gc()
     await serve(settings, stop.wait())
 
 
 async def run_worker(kind: str) -> int:
-    from pipeline.workers.service import serve_worker, tune_gc
+    from pipeline.workers.service import serve_worker
 
     try:
         settings = load_worker_settings(kind, os.environ)

@@ -5,6 +5,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from time import perf_counter
 from typing import Any
@@ -37,9 +38,9 @@ from ingest.normalize import Outcome, dead_letter, normalize_adobe, normalize_di
 from ingest.parse import adobe_items, decode_json, deeper_than, direct_push, validation_url
 from ingest.signature import verify_delivery
 from ingest.streams.common import format_time
-from pipeline.envelope import Via
+from pipeline.envelope import Stream, Via
 from pipeline.errors import PublishError
-from pipeline.topics import route, route_dead_letter
+from pipeline.topics import OutboundRecord, route, route_dead_letter
 
 log = logging.getLogger(__name__)
 
@@ -83,17 +84,51 @@ def _tenant_hints(outcome: Outcome) -> Iterable[str | None]:
     yield from (d.munchkinid for d in outcome.dead_letters)
 
 
-async def publish(request: web.Request, outcome: Outcome, route_name: str) -> web.Response:
-    app = request.app
-    topics, metrics = app[keys.TOPICS], app[keys.METRICS]
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A delivery ready to publish: its Kafka records and what the metrics and logs need.
+
+    Handlers drop the decoded body and the envelopes once this exists, so a delivery waiting for
+    Kafka's acknowledgement holds its serialized records only (about a tenth of the memory).
+    """
+
+    records: list[OutboundRecord]
+    accepted: Counter[tuple[str, Stream]]  # (munchkin ID, stream) -> events
+    dead_letters: list[tuple[str, str | None, str, str]]  # stream, munchkin ID, reason, detail
+
+    @property
+    def by_stream(self) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for (_, stream), n in self.accepted.items():
+            counts[stream.value] += n
+        counts.update(stream for stream, *_ in self.dead_letters)
+        return counts
+
+
+def prepare(app: web.Application, outcome: Outcome) -> Prepared:
+    topics = app[keys.TOPICS]
     records = [route(e, topics) for e in outcome.envelopes]
     records += [route_dead_letter(d, topics) for d in outcome.dead_letters]
+    return Prepared(
+        records=records,
+        accepted=Counter((e.munchkinid, e.stream) for e in outcome.envelopes),
+        dead_letters=[
+            (d.stream.value if d.stream else "unknown", d.munchkinid, d.reason, d.detail)
+            for d in outcome.dead_letters
+        ],
+    )
+
+
+async def publish(request: web.Request, prepared: Prepared, route_name: str) -> web.Response:
+    app = request.app
+    metrics = app[keys.METRICS]
+    records = prepared.records
     started = perf_counter()
     try:
         await app[keys.PUBLISHER].publish(records)
     except PublishError as exc:
         metrics.publish_latency.labels("error").observe(perf_counter() - started)
-        for stream, n in _by_stream(outcome).items():
+        for stream, n in prepared.by_stream.items():
             metrics.events.labels(stream, "rejected").inc(n)
         log.warning("delivery not acknowledged by Kafka (%d records): %s", len(records), exc)
         raise KafkaNotAvailable(
@@ -101,25 +136,18 @@ async def publish(request: web.Request, outcome: Outcome, route_name: str) -> we
         ) from exc
     metrics.publish_latency.labels("ok").observe(perf_counter() - started)
     metrics.events_per_delivery.labels(route_name).observe(len(records))
-    for stream, n in Counter(e.stream.value for e in outcome.envelopes).items():
-        metrics.events.labels(stream, "accepted").inc(n)
-    # munchkin IDs here passed check_tenants: configured ones only, a closed label set
-    for (tenant, stream), n in Counter(
-        (e.munchkinid, e.stream.value) for e in outcome.envelopes
-    ).items():
-        metrics.tenant_events.labels(tenant, stream).inc(n)
-    for d in outcome.dead_letters:
-        metrics.events.labels(d.stream.value if d.stream else "unknown", "deadlettered").inc()
-        log.warning("dead-lettered an event of %s: %s (%s)", d.munchkinid, d.reason, d.detail)
-    return web.json_response(
-        {"accepted": len(outcome.envelopes), "deadlettered": len(outcome.dead_letters)}
-    )
-
-
-def _by_stream(outcome: Outcome) -> dict[str, int]:
-    counts = Counter(e.stream.value for e in outcome.envelopes)
-    counts.update(d.stream.value if d.stream else "unknown" for d in outcome.dead_letters)
-    return dict(counts)
+    per_stream: Counter[str] = Counter()
+    for (tenant, stream), n in prepared.accepted.items():
+        # munchkin IDs here passed check_tenants: configured ones only, a closed label set
+        metrics.tenant_events.labels(tenant, stream.value).inc(n)
+        per_stream[stream.value] += n
+    for stream_name, n in per_stream.items():
+        metrics.events.labels(stream_name, "accepted").inc(n)
+    for stream_name, munchkin, reason, detail in prepared.dead_letters:
+        metrics.events.labels(stream_name, "deadlettered").inc()
+        log.warning("dead-lettered an event of %s: %s (%s)", munchkin, reason, detail)
+    accepted = len(records) - len(prepared.dead_letters)
+    return web.json_response({"accepted": accepted, "deadlettered": len(prepared.dead_letters)})
 
 
 def _dead_letter_body(
@@ -153,6 +181,12 @@ async def lead_activity(request: web.Request) -> web.Response:
     app[keys.LIMITER].delivery(credential)
     require_json(request)
     body = await read_body(request)
+    prepared = _accept_push(request, body, munchkin, credential)
+    del body  # not held while Kafka acknowledges
+    return await publish(request, prepared, "lead-activity")
+
+
+def _accept_push(request: web.Request, body: bytes, munchkin: str, credential: str) -> Prepared:
     at = received_at(request)
     try:
         push = direct_push(decode_limited(request, body))
@@ -162,8 +196,8 @@ async def lead_activity(request: web.Request) -> web.Response:
     except (MalformedJson, TooDeep, UnusableInput) as exc:
         outcome = _dead_letter_body(body, exc, Via.DIRECT_PUSH, at, munchkin)
     check_tenants(_tenant_hints(outcome), frozenset({munchkin}))
-    app[keys.LIMITER].events(credential, outcome.count)
-    return await publish(request, outcome, "lead-activity")
+    request.app[keys.LIMITER].events(credential, outcome.count)
+    return prepare(request.app, outcome)
 
 
 def require_client_certificate(request: web.Request) -> None:
@@ -185,20 +219,24 @@ async def adobe_io(request: web.Request) -> web.Response:
     body = await read_body(request)
     if len(body) <= VALIDATION_BODY_MAX and (url := _validation_url(body)):
         return _log_validation_url(request, url)
-    settings = app[keys.SETTINGS].adobe_io
-    if settings.verify_signatures:
+    if app[keys.SETTINGS].adobe_io.verify_signatures:
         await verify_delivery(body, request.headers, app[keys.SIGNING_KEYS])
+    prepared = _accept_adobe(request, body)
+    del body  # not held while Kafka acknowledges
+    return await publish(request, prepared, "adobe-io")
+
+
+def _accept_adobe(request: web.Request, body: bytes) -> Prepared:
+    app = request.app
     at = received_at(request)
     try:
         items = adobe_items(decode_limited(request, body))
     except (MalformedJson, TooDeep, UnusableInput) as exc:
-        if not settings.verify_signatures:  # nothing has authenticated this body yet
+        if not app[keys.SETTINGS].adobe_io.verify_signatures:  # nothing authenticated the body
             if isinstance(exc, IngestError):
                 raise
             raise InvalidDelivery(exc.detail) from exc
-        return await publish(
-            request, _dead_letter_body(body, exc, Via.ADOBE_IO, at, None), "adobe-io"
-        )
+        return prepare(app, _dead_letter_body(body, exc, Via.ADOBE_IO, at, None))
     allowed = munchkins_for_recipients(items, app[keys.TENANTS])
     credential = "adobe:" + ",".join(sorted({item.recipient or "" for item in items}))
     app[keys.LIMITER].delivery(credential)
@@ -207,7 +245,7 @@ async def adobe_io(request: web.Request) -> web.Response:
     outcome = normalize_adobe(items, at, default)
     check_tenants(_tenant_hints(outcome), allowed)
     app[keys.LIMITER].events(credential, outcome.count)
-    return await publish(request, outcome, "adobe-io")
+    return prepare(app, outcome)
 
 
 def _validation_url(body: bytes) -> str | None:

@@ -2,8 +2,8 @@
 
 Delivery semantics: ``publish`` returns only when Kafka acknowledged every record with
 ``acks=all`` from an idempotent producer; otherwise it raises a retriable ``PublishError`` within
-``publish_timeout_s``. Records of one call are grouped per topic-partition and handed to aiokafka's
-batch path (``create_batch``/``send_batch``), one batch per partition rather than one awaited send
+``publish_timeout_s``. Records go through aiokafka's batch path by way of one lane per
+topic-partition (``pipeline/lanes.py``) that concurrent calls share, rather than one awaited send
 per record. A record whose acknowledgement timed out may still land later: the upstream retries
 and consumers deduplicate on the envelope id.
 
@@ -16,10 +16,8 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections import defaultdict
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
@@ -28,6 +26,7 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from pipeline.admin import create_missing, topics_writable, wait_writable
 from pipeline.errors import KafkaUnavailable, PublishError, PublishTimeout
+from pipeline.lanes import PartitionLane, RecordTooLarge
 from pipeline.settings import KafkaSettings, client_options
 from pipeline.topics import OutboundRecord, Topics
 
@@ -59,6 +58,7 @@ class Publisher:
         self._healthy = False
         self._ready_event = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._lanes: dict[tuple[str, int], PartitionLane] = {}
 
     @property
     def ready(self) -> bool:
@@ -81,14 +81,19 @@ class Publisher:
         try:
             async with asyncio.timeout(self._kafka.publish_timeout_s):
                 futures = await self._enqueue(producer, records)
-                await asyncio.gather(*futures)
+                # asyncio.wait, not gather: the futures are shared with other deliveries, and a
+                # timeout here must not cancel them
+                await asyncio.wait(futures)
         except TimeoutError as exc:
             raise PublishTimeout(
                 f"Kafka did not acknowledge {len(records)} record(s) "
                 f"within {self._kafka.publish_timeout_s:g} s"
             ) from exc
-        except KafkaError as exc:
-            raise PublishError(f"Kafka refused the records: {type(exc).__name__}") from exc
+        except RecordTooLarge as exc:
+            raise PublishError(str(exc)) from exc
+        for future in futures:
+            if (error := future.exception()) is not None:
+                raise PublishError(f"Kafka refused the records: {type(error).__name__}") from error
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -98,12 +103,16 @@ class Publisher:
             self._task = None
         self._healthy = False
         producer, self._producer = self._producer, None
-        if producer is not None:
-            try:
-                async with asyncio.timeout(STOP_TIMEOUT_S):
+        lanes, self._lanes = list(self._lanes.values()), {}
+        try:
+            async with asyncio.timeout(STOP_TIMEOUT_S):
+                await asyncio.gather(*(lane.flush() for lane in lanes))
+                if producer is not None:
                     await producer.stop()
-            except TimeoutError:
-                log.error("Kafka producer did not flush within %.0f s", STOP_TIMEOUT_S)
+        except TimeoutError:
+            log.error("Kafka producer did not flush within %.0f s", STOP_TIMEOUT_S)
+        for lane in lanes:
+            await lane.close()
         await self._close_admin()
 
     async def __aenter__(self) -> "Publisher":
@@ -120,33 +129,22 @@ class Publisher:
 
     async def _enqueue(
         self, producer: AIOKafkaProducer, records: Sequence[OutboundRecord]
-    ) -> list[asyncio.Future[Any]]:
-        groups: dict[tuple[str, int], list[OutboundRecord]] = defaultdict(list)
-        partitions: dict[str, list[int]] = {}
+    ) -> set[asyncio.Future[None]]:
+        partitions = {
+            t: sorted(await producer.partitions_for(t)) for t in {r.topic for r in records}
+        }
+        # no await from here on: the records of one call enter their lanes together
+        futures = set()
         for record in records:
-            if record.topic not in partitions:
-                partitions[record.topic] = sorted(await producer.partitions_for(record.topic))
             partition = partition_for(record.key, partitions[record.topic])
-            groups[(record.topic, partition)].append(record)
-        futures = []
-        for (topic, partition), group in groups.items():
-            for batch in self._batches(producer, group):
-                futures.append(await producer.send_batch(batch, topic, partition=partition))
+            futures.add(self._lane(producer, record.topic, partition).append(record))
         return futures
 
-    @staticmethod
-    def _batches(producer: AIOKafkaProducer, records: list[OutboundRecord]) -> list[Any]:
-        batches = [producer.create_batch()]
-        for r in records:
-            appended = batches[-1].append(
-                key=r.key, value=r.value, timestamp=r.timestamp_ms, headers=list(r.headers)
-            )
-            if appended is None:  # the batch is full: start another
-                batches.append(producer.create_batch())
-                batches[-1].append(
-                    key=r.key, value=r.value, timestamp=r.timestamp_ms, headers=list(r.headers)
-                )
-        return batches
+    def _lane(self, producer: AIOKafkaProducer, topic: str, partition: int) -> PartitionLane:
+        lane = self._lanes.get((topic, partition))
+        if lane is None:
+            lane = self._lanes[(topic, partition)] = PartitionLane(producer, topic, partition)
+        return lane
 
     async def _run(self) -> None:
         while self._producer is None:

@@ -70,6 +70,32 @@ def ingress_settings(bootstrap: str, key_base_url: str, **overrides: Any) -> Set
     return replace(settings, **overrides)
 
 
+async def read_topic(bootstrap: str, topic: str, timeout_s: float = 15.0) -> list[ConsumerRecord]:  # type: ignore[type-arg]
+    """Every record on the topic, read from the start up to its current end offsets."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        partitions = [TopicPartition(topic, n) for n in await partitions_of(admin, topic)]
+    finally:
+        await admin.close()
+    assert partitions, f"topic {topic} does not exist"
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        end = await consumer.end_offsets(partitions)
+        out: list[ConsumerRecord] = []  # type: ignore[type-arg]
+        async with asyncio.timeout(timeout_s):
+            while sum(end.values()) > len(out):
+                batch = await consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    out.extend(records)
+        return out
+    finally:
+        await consumer.stop()
+
+
 @dataclass
 class Ingress:
     client: TestClient  # type: ignore[type-arg]
@@ -90,29 +116,7 @@ class Ingress:
         return await self.client.post("/v1/lead-activity", data=body, headers=all_headers | headers)
 
     async def records(self, topic: str, timeout_s: float = 15.0) -> list[ConsumerRecord]:  # type: ignore[type-arg]
-        """Every record on the topic, read from the start up to its current end offsets."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
-        await admin.start()
-        try:
-            partitions = [TopicPartition(topic, n) for n in await partitions_of(admin, topic)]
-        finally:
-            await admin.close()
-        assert partitions, f"topic {topic} does not exist"
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
-        await consumer.start()
-        try:
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            end = await consumer.end_offsets(partitions)
-            out: list[ConsumerRecord] = []  # type: ignore[type-arg]
-            async with asyncio.timeout(timeout_s):
-                while sum(end.values()) > len(out):
-                    batch = await consumer.getmany(timeout_ms=500)
-                    for records in batch.values():
-                        out.extend(records)
-            return out
-        finally:
-            await consumer.stop()
+        return await read_topic(self.bootstrap, topic, timeout_s)
 
     async def total_published(self) -> int:
         counts = [len(await self.records(t.name)) for t in self.topics.all()]

@@ -83,11 +83,24 @@ def parse_time(value: Any, field: str) -> datetime:
     raise UnusableInput("invalid_time", f"'{field}' is not a date-time: {shorten(value)}")
 
 
+# UTC with "Z", whole seconds or milliseconds: what Marketo sends, and (with milliseconds) what
+# format_time returns. Reformatting costs more than parsing, so such times are only validated
+# by the parse and then completed as text.
+_UTC_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z")
+
+
+def normalized_time(value: Any, field: str) -> str:
+    moment = parse_time(value, field)
+    if isinstance(value, str) and (match := _UTC_TIME.fullmatch(value)):
+        return value if match.group(1) else f"{value[:-1]}.000Z"
+    return format_time(moment)
+
+
 def event_time(candidates: list[tuple[str, Any]], received_at: str) -> str:
     """The first present candidate, normalized to UTC RFC 3339; the receive time if none is."""
     for field, value in candidates:
         if value is not None and value != "":
-            return format_time(parse_time(value, field))
+            return normalized_time(value, field)
     return received_at
 
 

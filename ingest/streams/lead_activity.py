@@ -5,6 +5,7 @@ which the migration guide maps from the legacy ``marketoGUID`` (PROTOCOL.md §3)
 direct-push activity is the one Adobe I/O gives it, derived from ``activityTypeId``.
 """
 
+from functools import lru_cache
 from typing import Any
 
 from ingest.errors import UnusableInput, shorten
@@ -22,6 +23,7 @@ from pipeline.envelope import Envelope, Stream, Via
 TYPE_PREFIX = "com.adobe.platform.marketo.activity."
 
 
+@lru_cache(maxsize=4096)  # a few hundred activity types; once per event on the hot path
 def short_type(type_: str) -> str:
     if type_ == CUSTOM_TYPE:
         return "custom"

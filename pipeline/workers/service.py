@@ -18,7 +18,6 @@ Returns the exit status: 0, or 1 after a fatal error.
 
 import asyncio
 import contextlib
-import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -55,20 +54,6 @@ LOOP = web.AppKey("loop", ConsumeLoop)
 METRICS = web.AppKey("metrics", WorkerMetrics)
 ADMIN_TIMEOUT_S = 30.0
 FOREVER_S = 365 * 24 * 3600.0
-
-
-GC_THRESHOLDS = (50_000, 20, 20)
-
-
-def tune_gc() -> None:
-    """Process-wide, for the worker's entrypoint: fewer cyclic garbage collections.
-
-    Every record allocates a few short-lived containers (a decoded document, a state tuple);
-    with CPython's default thresholds (700, 10, 10) a full collection walks every lead's state
-    every few thousand records. Objects alive at start are frozen out of collections.
-    """
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -1,3 +1,4 @@
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -7,7 +8,7 @@ from hypothesis import strategies as st
 from ingest.errors import UnusableInput
 from ingest.normalize import normalize_adobe, normalize_direct_push, stream_of
 from ingest.parse import adobe_items
-from ingest.streams.common import parse_time
+from ingest.streams.common import format_time, normalized_time, parse_time
 from pipeline.activity_types import standard_names
 from pipeline.envelope import Stream, Via
 from tests import payloads as p
@@ -213,3 +214,31 @@ def test_any_json_becomes_envelopes_or_dead_letters_never_an_exception(doc: Any)
 def test_any_activity_list_is_fully_accounted_for(activities: list[Any]) -> None:
     outcome = normalize_direct_push(activities, p.MUNCHKIN, AT)
     assert len(outcome.envelopes) + len(outcome.dead_letters) == len(activities)
+
+
+TIME_SHAPES = (
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%dT%H:%M:%S.{ms}Z",
+    "%Y-%m-%dT%H:%M:%S.{us}Z",
+    "%Y-%m-%dT%H:%M:%S+00:00",
+    "%Y-%m-%d %H:%M:%S",
+)
+
+
+@given(
+    st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1)),
+    st.sampled_from(TIME_SHAPES),
+)
+def test_the_text_fast_path_gives_what_formatting_the_parsed_time_gives(
+    moment: datetime, shape: str
+) -> None:
+    text = moment.strftime(shape).format(
+        ms=f"{moment.microsecond // 1000:03d}", us=f"{moment.microsecond:06d}"
+    )
+    assert normalized_time(text, "t") == format_time(parse_time(text, "t"))
+
+
+@pytest.mark.parametrize("text", ["2026-02-30T10:00:00Z", "2026-11-29T24:00:00.000Z"])
+def test_the_fast_path_still_refuses_impossible_dates(text: str) -> None:
+    with pytest.raises(UnusableInput, match="not a date-time"):
+        normalized_time(text, "t")

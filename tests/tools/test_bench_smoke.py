@@ -1,5 +1,5 @@
-"""``datastreams bench --smoke`` runs end to end (ceilings, ingress, express sample, report)
-against the session's broker. Figures are not asserted: the machine is shared."""
+"""``datastreams bench --smoke`` runs end to end (ceilings, ingress, express sample, workers,
+report) against the session's broker. Figures are not asserted: the machine is shared."""
 
 import subprocess
 import sys
@@ -27,4 +27,8 @@ def test_bench_smoke_runs_end_to_end(kafka_bootstrap: str, tmp_path: Path) -> No
     assert runs == {(t, s) for t in ("ingress", "express") for s in shapes}
     for run in report["runs"]:
         assert [s["phase"] for s in run["steps"]] == ["ramp", "half", "overload"]
+    workers = {w["kind"]: w for w in report["workers"]}
+    assert set(workers) == {"alerting", "scoring"}
+    assert all(w["records"] > 0 and w["events_per_s"] > 0 for w in workers.values())
+    assert "worker alerting" in proc.stdout
     assert (out / "bench.png").stat().st_size > 10_000

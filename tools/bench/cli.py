@@ -29,6 +29,7 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "--shapes", default=",".join(s.name for s in SHAPES), help="comma-separated shapes"
     )
     p.add_argument("--no-express", action="store_true", help="skip Adobe's express sample")
+    p.add_argument("--no-workers", action="store_true", help="skip the workers' throughput")
     p.add_argument("--profile", action="store_true", help="py-spy the ingress (one extra step)")
 
 
@@ -45,6 +46,7 @@ def settings_from(args: argparse.Namespace) -> BenchSettings:
         shapes=names,
         express=not args.no_express,
         profile=args.profile,
+        workers=not args.no_workers,
     )
     return smoke(settings) if args.smoke else replace(settings)
 

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from tools.bench.ramp import ShapeRun, Step
+from tools.bench.workers import TARGET_EVENTS_PER_S, WorkerRun
 
 MB = 2**20
 TARGETS = {
@@ -17,6 +18,7 @@ TARGETS = {
     "adobe_single_deliveries_per_s": 3_000,
     "p99_at_half_ms": 50,
     "rss_mb": 200,
+    "worker_events_per_s": TARGET_EVENTS_PER_S,
 }
 
 
@@ -27,6 +29,7 @@ class BenchResult:
     ceiling_b: dict[str, Any] | None
     envelope_bytes: float
     runs: list[ShapeRun] = field(default_factory=list)
+    workers: list[WorkerRun] = field(default_factory=list)
     profiles: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
@@ -110,6 +113,8 @@ def checks(result: BenchResult, shapes: dict[str, Any], b: float | None) -> dict
                 over["shed_fraction"] > 0 and over["rss_max_mb"] <= 200
             )
     out["ingress RSS <= 200 MB"] = result.ingress_rss_mb() <= 200
+    for run in result.workers:
+        out[f"{run.kind} worker >= 50,000 events/s"] = run.events_per_s >= TARGET_EVENTS_PER_S
     return out
 
 
@@ -138,6 +143,11 @@ def table(result: BenchResult) -> str:
             f"{_fmt(shape['vs_express']):>7}"
             f"{_fmt(over.get('shed_fraction'), '.0%'):>10}"
             f"{_fmt(over.get('service_p99_ms'), ',.0f'):>8}{_fmt(over.get('rss_max_mb'), '.0f'):>8}"
+        )
+    for run in result.workers:
+        lines.append(
+            f"  worker {run.kind:<25}{run.events_per_s:>12,.0f} events/s handled "
+            f"({run.records:,} records in {run.seconds:.2f} s, one process)"
         )
     lines += ["", f"  ingress peak RSS {result.ingress_rss_mb():.1f} MB; checks:"]
     lines += [f"    [{'x' if ok else ' '}] {name}" for name, ok in s["checks"].items()]
@@ -171,6 +181,7 @@ def to_json(result: BenchResult) -> dict[str, Any]:
             }
             for r in result.runs
         ],
+        "workers": [run.row() for run in result.workers],
         "profiles": result.profiles,
         "problems": result.problems,
     }

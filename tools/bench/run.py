@@ -19,7 +19,7 @@ from aiohttp import web
 
 from pipeline.settings import TopicSettings
 from pipeline.topics import build_topics
-from tools.bench import ceilings, profile
+from tools.bench import ceilings, profile, workers
 from tools.bench.ramp import LoadGenerators, run_shape
 from tools.bench.report import BenchResult
 from tools.bench.settings import BenchSettings
@@ -84,6 +84,12 @@ class Bench:
                 free_port(), out / "express.log", out / "express-bodies.log", self.env
             )
             await self._measure(express, result, profile_it=False)
+        if self.s.workers:
+            prefix = f"{self.prefix}-workers"
+            self.topic_names += workers.topic_names(prefix, self.s.partitions)
+            result.workers = await workers.measure_workers(
+                self.s.bootstrap, prefix, self.s.worker_events, self.s.partitions, self.report
+            )
         return result
 
     def _write_pools(self) -> None:

@@ -62,6 +62,8 @@ class BenchSettings:
     ceiling_a_records: int = 400_000
     ceiling_b_s: float = 6 * SECONDS
     profile_s: float = 8 * SECONDS
+    workers: bool = True  # the last phase: each worker's throughput over a produced mix
+    worker_events: int = 300_000
 
 
 def smoke(settings: BenchSettings) -> BenchSettings:
@@ -83,4 +85,6 @@ def smoke(settings: BenchSettings) -> BenchSettings:
         ceiling_a_records=20_000,
         ceiling_b_s=1 * SECONDS,
         profile_s=0,
+        workers=settings.workers,
+        worker_events=40_000,
     )

@@ -1,42 +1,58 @@
-"""Worker throughput: events handled per second by one worker process (target >= 50,000/s).
+"""Worker throughput, the last phase of ``datastreams bench``: events handled per second by one
+worker process (target >= 50,000/s per worker).
 
-    .venv/bin/python deploy/workers/bench.py [--events 300000] [--kind alerting|scoring|both]
-
-Writes ``--events`` envelopes (a realistic mix: 94 % lead activity over 50,000 leads, 5 % user
-audit, 1 % notifications, 1 % duplicates) to fresh topics, then runs each worker in this process
-(the producer has stopped by then) from the beginning of the topics with the real handler and
-the default rules/scoring config, and reports records handled per second from the first record
-handled to the last. Kafka: ``KAFKA_BOOTSTRAP_SERVERS`` if set, else a temporary broker on free
-ports started with ``deploy/kafka/broker.py`` and stopped afterwards. Do not run it while the
-test suite runs: on 2 cores the figure would mean little.
+Writes ``events`` envelopes (a realistic mix: 94 % lead activity over 50,000 leads, 5 % user
+audit, 1 % notifications, 1 % upstream re-sends) to fresh topics, then runs each worker in this
+process (the producer has stopped by then) from the beginning of the topics with the real
+handler and the default rules/scoring config of ``deploy/workers/``, and measures records handled
+per second from the first record handled to the last.
 """
 
-import argparse
 import asyncio
-import importlib.util
 import logging
-import os
 import random
-import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+
+from pipeline.consume import ConsumeLoop
+from pipeline.envelope import Envelope, Stream, Via
+from pipeline.publish import Publisher
+from pipeline.settings import TopicSettings
+from pipeline.topics import OutboundRecord, build_topics, route
+from pipeline.workers.service import serve_worker
+from pipeline.workers.settings import load_worker_settings
+from pipeline.workers.topics import build_worker_topics
+
+log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
+WORKER_CONFIG = REPO / "deploy" / "workers" / "worker.toml"
+TARGET_EVENTS_PER_S = 50_000
+KINDS = ("alerting", "scoring")
 
-from pipeline.consume import ConsumeLoop  # noqa: E402
-from pipeline.envelope import Envelope, Stream, Via  # noqa: E402
-from pipeline.publish import Publisher  # noqa: E402
-from pipeline.settings import TopicSettings  # noqa: E402
-from pipeline.topics import OutboundRecord, build_topics, route  # noqa: E402
-from pipeline.workers.service import serve_worker, tune_gc  # noqa: E402
-from pipeline.workers.settings import load_worker_settings  # noqa: E402
+
+@dataclass(frozen=True)
+class WorkerRun:
+    kind: str
+    records: int
+    seconds: float
+
+    @property
+    def events_per_s(self) -> float:
+        return self.records / self.seconds if self.seconds > 0 else 0.0
+
+    def row(self) -> dict[str, float | int | str]:
+        return {
+            "kind": self.kind,
+            "records": self.records,
+            "seconds": round(self.seconds, 3),
+            "events_per_s": round(self.events_per_s, 1),
+        }
+
 
 MUNCHKINS = ("321-XYZ-987", "654-SBX-321")
 LEAD_TYPES = (  # (activityTypeId, name, share)
@@ -139,8 +155,14 @@ def notification(rng: random.Random, at: datetime) -> Envelope:
     )
 
 
-async def produce(bootstrap: str, prefix: str, count: int) -> dict[str, int]:
-    settings = TopicSettings(prefix=prefix, partitions=6)
+def topic_names(prefix: str, partitions: int) -> list[str]:
+    """Every topic this phase creates (inputs and the workers' outputs), for deletion."""
+    topics = build_worker_topics(TopicSettings(prefix=prefix, partitions=partitions), 1 << 20)
+    return [t.name for t in (*topics.inputs.all(), *topics.outputs())]
+
+
+async def produce(bootstrap: str, prefix: str, count: int, partitions: int) -> dict[str, int]:
+    settings = TopicSettings(prefix=prefix, partitions=partitions)
     topics = build_topics(settings, 10 * 1024 * 1024)
     kafka = replace(load_worker_settings("scoring", {}).kafka, bootstrap_servers=bootstrap)
     rng = random.Random(7)  # noqa: S311 - reproducible benchmark data, not secrets
@@ -174,18 +196,18 @@ async def poll_until(condition: Callable[[], bool]) -> None:
 
 
 async def run_worker(
-    kind: str, bootstrap: str, prefix: str, expected: int
-) -> tuple[float, dict[str, Any]]:
+    kind: str, bootstrap: str, prefix: str, partitions: int, expected: int
+) -> WorkerRun:
     env = {
-        "DATASTREAMS_WORKER_CONFIG": str(REPO / "deploy/workers/worker.toml"),
+        "DATASTREAMS_WORKER_CONFIG": str(WORKER_CONFIG),
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "DATASTREAMS_TOPIC_PREFIX": prefix,
         "DATASTREAMS_WORKER_PORT": "0",
-        "DATASTREAMS_LOG_LEVEL": "WARNING",
     }
     settings = load_worker_settings(kind, env)
     settings = replace(
         settings,
+        topics=replace(settings.topics, partitions=partitions),
         consume=replace(settings.consume, group_id=f"{prefix}-{kind}", start_from="earliest"),
         alerting=replace(settings.alerting, log_alerts=False) if settings.alerting else None,
     )
@@ -194,67 +216,50 @@ async def run_worker(
     task = asyncio.create_task(
         serve_worker(settings, stop.wait(), on_ready=lambda lp, _: loops.append(lp))
     )
-    await poll_until(lambda: bool(loops))
-    registry_metrics = loops[0]._metrics  # the loop's own counters
-
-    def done() -> float:
-        total = 0.0
-        for outcome in ("handled", "duplicate", "deadlettered"):
-            total += registry_metrics.events.labels(kind, outcome)._value.get()
-        return total
-
-    await poll_until(lambda: done() > 0)
-    started = time.perf_counter()
-    await poll_until(lambda: done() >= expected)
-    elapsed = time.perf_counter() - started
-    stop.set()
-    await task
-    first_batch = 0  # the first batch is counted before the clock starts: ignore it fairly
-    return (expected - first_batch) / elapsed, {"seconds": round(elapsed, 2)}
-
-
-def load_broker() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_broker", REPO / "deploy/kafka/broker.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-async def main(args: argparse.Namespace) -> int:
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
-    broker, data_dir = None, None
-    if not bootstrap:
-        broker = load_broker()
-        data_dir = Path(tempfile.mkdtemp(prefix="bench-workers-"))
-        port = broker.free_port()
-        broker.start_broker(data_dir, port, broker.free_port(), REPO / "deploy/kafka/libs")
-        bootstrap = f"127.0.0.1:{port}"
     try:
-        prefix = f"bench-{uuid.uuid4().hex[:8]}"
-        t0 = time.perf_counter()
-        counts = await produce(bootstrap, prefix, args.events)
-        print(
-            f"produced {sum(counts.values())} records {counts} in {time.perf_counter() - t0:.1f} s"
-        )
-        kinds = ("alerting", "scoring") if args.kind == "both" else (args.kind,)
-        for kind in kinds:
-            expected = sum(counts.values()) if kind == "alerting" else counts["lead-activity"]
-            rate, info = await run_worker(kind, bootstrap, prefix, expected)
-            verdict = "OK" if rate >= 50_000 else "BELOW TARGET"
-            seconds = info["seconds"]
-            print(f"{kind:9s} {rate:10,.0f} events/s  ({expected} records, {seconds} s)  {verdict}")
+        await poll_until(lambda: bool(loops) or task.done())
+        if task.done():
+            raise RuntimeError(f"the {kind} worker stopped before it was ready")
+        events = loops[0]._metrics.events  # the loop's own counters
+
+        def done() -> float:
+            return sum(
+                float(events.labels(kind, outcome)._value.get())
+                for outcome in ("handled", "duplicate", "deadlettered")
+            )
+
+        await poll_until(lambda: done() > 0)
+        started, first = time.perf_counter(), done()
+        await poll_until(lambda: done() >= expected)
+        # the records of the first fetched batch were handled before the clock started
+        measured = int(expected - first)
+        if measured <= 0:
+            raise RuntimeError(f"{expected} records were too few to time the {kind} worker")
+        return WorkerRun(kind, measured, time.perf_counter() - started)
     finally:
-        if broker is not None and data_dir is not None:
-            broker.stop_broker(data_dir)
-    return 0
+        stop.set()
+        await task
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--events", type=int, default=300_000)
-    parser.add_argument("--kind", choices=("alerting", "scoring", "both"), default="both")
-    logging.basicConfig(level=logging.WARNING)
-    tune_gc()  # as `datastreams worker` does
-    sys.exit(asyncio.run(main(parser.parse_args())))
+async def measure_workers(
+    bootstrap: str, prefix: str, events: int, partitions: int, report: Callable[[str], None]
+) -> list[WorkerRun]:
+    """Produce the mix once, then run each worker over it alone; quiet worker logs meanwhile."""
+    quiet = logging.getLogger("pipeline")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
+    try:
+        started = time.perf_counter()
+        counts = await produce(bootstrap, prefix, events, partitions)
+        total = sum(counts.values())
+        report(f"workers: produced {total:,} records in {time.perf_counter() - started:.1f} s")
+        runs = []
+        for kind in KINDS:
+            # the scoring worker subscribes to lead activity only
+            expected = total if kind == "alerting" else counts["lead-activity"]
+            run = await run_worker(kind, bootstrap, prefix, partitions, expected)
+            report(f"worker {kind:9s} {run.events_per_s:10,.0f} events/s ({run.records:,} records)")
+            runs.append(run)
+        return runs
+    finally:
+        quiet.setLevel(level)
