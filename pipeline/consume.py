@@ -770,6 +770,11 @@ class ConsumeLoop:
 
     async def _on_assigned(self, assigned: set[Partition]) -> None:
         async with self._lock:
+            if self._consumer is None:
+                # stop() is leaving the group and a rebalance completed meanwhile (replicas
+                # stopped together): this member takes nothing, the group hands it on.
+                log.info("%s: stopping; ignored an assignment of %d", self.name, len(assigned))
+                return
             try:
                 await self._assign(assigned)
             except Exception as exc:

@@ -278,3 +278,17 @@ async def test_replicas_share_partitions_and_a_rebalance_hands_the_id_memory_ove
     assert sorted(handled) == sorted(e.id for e in batch_one + batch_two)  # each exactly once
     assert b.ids()  # b really took partitions over
     assert count(loop_a, "duplicate") + count(loop_b, "duplicate") == 30
+
+
+async def test_an_assignment_that_arrives_while_stopping_is_ignored_not_fatal(
+    kafka_bootstrap: str,
+) -> None:
+    # Found by the chaos run: two replicas stopped at once; the rebalance one's leaving caused
+    # completed in the other while its consumer was stopping, and it exited 1.
+    topics, group = input_topics(unique("stopping")), unique("g")
+    async with publisher(kafka_bootstrap, topics) as pub:
+        loop = make_loop(kafka_bootstrap, topics, group, Recorder(), pub)
+        async with looping(loop):
+            owned = set(loop.owned)
+        await loop._on_assigned(owned)  # as aiokafka's listener may, during consumer.stop()
+    assert loop.failure is None
