@@ -38,10 +38,14 @@ format: install ## Format the code with ruff
 test: install kafka-jars deploy-tools lint ## Install what is missing, start a test broker on free ports, run every test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-run: kafka-up ## Start the local Kafka and the ingress (foreground; Ctrl-C stops both)
-	@trap '$(MAKE) --no-print-directory kafka-down' EXIT INT TERM; \
-	DATASTREAMS_CONFIG=$(CONFIG) KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$(KAFKA_PORT) \
-		$(VENV)/bin/datastreams ingress
+WORKER_CONFIG ?= deploy/workers/worker.toml
+
+run: kafka-up ## Start the local Kafka, the ingress (:8080) and both workers (:9101, :9102); Ctrl-C stops all
+	@trap 'kill $$(jobs -p) 2>/dev/null; wait; $(MAKE) --no-print-directory kafka-down' EXIT INT TERM; \
+	export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$(KAFKA_PORT); \
+	DATASTREAMS_WORKER_CONFIG=$(WORKER_CONFIG) $(VENV)/bin/datastreams worker alerting & \
+	DATASTREAMS_WORKER_CONFIG=$(WORKER_CONFIG) $(VENV)/bin/datastreams worker scoring & \
+	DATASTREAMS_CONFIG=$(CONFIG) $(VENV)/bin/datastreams ingress
 
 clean: kafka-down ## Stop the local broker and delete its data and the venv
 	rm -rf var $(VENV)
