@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ingest.errors import Overloaded, RateLimited
 from ingest.limits import InFlight, RateLimiter, TokenBucket
@@ -75,3 +77,25 @@ def test_in_flight_bounds_body_bytes_but_admits_a_lone_large_body() -> None:
 )
 def test_depth(doc: object, limit: int, deep: bool) -> None:
     assert deeper_than(doc, limit) is deep
+
+
+def nesting(doc: object) -> int:
+    if isinstance(doc, dict):
+        return 1 + max((nesting(v) for v in doc.values()), default=0)
+    if isinstance(doc, list):
+        return 1 + max((nesting(v) for v in doc), default=0)
+    return 0
+
+
+json_docs = st.recursive(
+    st.none() | st.integers() | st.text(max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner, max_size=3)
+    ),
+    max_leaves=30,
+)
+
+
+@given(json_docs, st.integers(min_value=1, max_value=8))
+def test_depth_agrees_with_the_recursive_definition(doc: object, limit: int) -> None:
+    assert deeper_than(doc, limit) is (nesting(doc) > limit)
