@@ -15,7 +15,7 @@ the whole envelope and ``content-type`` says so. Lead activities also carry ``ac
 import functools
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipeline.envelope import CONTENT_TYPE, SPEC_VERSION, DeadLetter, Envelope, Stream, source_for
 from pipeline.settings import HOURS, TopicSettings
@@ -31,6 +31,13 @@ class Topic:
     config: dict[str, str]
 
 
+_STREAM_FIELD = {
+    Stream.LEAD_ACTIVITY: "lead_activity",
+    Stream.USER_AUDIT: "user_audit",
+    Stream.NOTIFICATION: "notification",
+}
+
+
 @dataclass(frozen=True)
 class Topics:
     lead_activity: Topic
@@ -42,15 +49,13 @@ class Topics:
         return (self.lead_activity, self.user_audit, self.notification, self.dead_letter)
 
     def for_stream(self, stream: Stream) -> Topic:
-        return {
-            Stream.LEAD_ACTIVITY: self.lead_activity,
-            Stream.USER_AUDIT: self.user_audit,
-            Stream.NOTIFICATION: self.notification,
-        }[stream]
+        topic: Topic = getattr(self, _STREAM_FIELD[stream])
+        return topic
 
 
-@dataclass(frozen=True, slots=True)
-class OutboundRecord:
+class OutboundRecord(NamedTuple):
+    # A NamedTuple rather than a frozen dataclass: one is built per event on the ingress' hot
+    # path, and a frozen dataclass' __init__ costs several times a tuple's.
     topic: str
     key: bytes
     value: bytes

@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +80,7 @@ async def publisher(bootstrap: str, topics: Topics) -> AsyncIterator[Publisher]:
 
 async def publish(pub: Publisher, topics: Topics, envs: Sequence[Envelope], **record: Any) -> None:
     """Publish envelopes as the ingress does (``route``), in order, one partition key each."""
-    await pub.publish([replace(route(e, topics), **record) for e in envs])
+    await pub.publish([route(e, topics)._replace(**record) for e in envs])
 
 
 @dataclass
@@ -199,4 +199,4 @@ def latest_by_key(records: list[ConsumerRecord]) -> dict[str, dict[str, Any]]:  
 
 
 def outbound(env: Envelope, topics: Topics, **changes: Any) -> OutboundRecord:
-    return replace(route(env, topics), **changes)
+    return route(env, topics)._replace(**changes)
