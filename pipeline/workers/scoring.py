@@ -21,7 +21,7 @@ once and a restart or rebalance ends with the scores of an uninterrupted run. Up
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import orjson
@@ -42,6 +42,7 @@ from pipeline.workers.sinks import MarketoScoreSink, iso
 log = logging.getLogger(__name__)
 
 NO_FEATURES = Features()
+_new_tuple = tuple.__new__  # a NamedTuple's own __new__ is a Python function, twice as slow
 
 
 class LeadScore(NamedTuple):
@@ -51,6 +52,66 @@ class LeadScore(NamedTuple):
     last_event_id: str
     emitted: float | None  # the score last emitted
     emitted_at_s: float  # event time of that emission
+
+
+# LeadScore without the counts: (decayed, decayed_at_s, events, through, last_event_id, emitted,
+# emitted_at_s). See _Leads for why.
+Held = tuple[float, float, int, int, str, float | None, float]
+
+
+class _Leads:
+    """One input partition's leads, in the form the cyclic garbage collector can ignore.
+
+    CPython's collector stops tracking an exact tuple whose items are atomic (numbers, strings,
+    None), but never a NamedTuple, nor a tuple holding a dict. Held as ``LeadScore`` (two
+    NamedTuples and a dict), every lead stayed tracked and each state update left a new
+    long-lived object behind, so full collections ran every few thousand records and walked every
+    lead: the largest cost of the scoring worker, growing with the number of leads. Here a lead is
+    a plain tuple of atomic values plus its counts dict (of ints, untracked) in a second map.
+    """
+
+    __slots__ = ("counts", "held")
+
+    def __init__(self) -> None:
+        self.held: dict[str, Held] = {}
+        self.counts: dict[str, Mapping[int, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self.held)
+
+    def get(self, key: str) -> LeadScore | None:
+        found = self.held.get(key)
+        if found is None:
+            return None
+        decayed, decayed_at_s, events, through, last_event_id, emitted, emitted_at_s = found
+        features = Features(decayed, decayed_at_s, self.counts[key])
+        return LeadScore(features, events, through, last_event_id, emitted, emitted_at_s)
+
+    def put(self, key: str, state: LeadScore) -> None:
+        f = state.features
+        self.held[key] = (
+            f.decayed,
+            f.decayed_at_s,
+            state.events,
+            state.through,
+            state.last_event_id,
+            state.emitted,
+            state.emitted_at_s,
+        )
+        self.counts[key] = f.counts
+
+    def pop(self, key: str) -> None:
+        self.held.pop(key, None)
+        self.counts.pop(key, None)
+
+    def all(self) -> dict[str, LeadScore]:
+        return {k: s for k in self.held if (s := self.get(k)) is not None}
+
+    def state(self, key: str) -> LeadScore:
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
 
 
 class _Pending:
@@ -162,13 +223,22 @@ class ScoringHandler:
         self._pusher = pusher
         self._clock = clock
         self._monotonic = monotonic
-        self._leads: dict[Partition, dict[str, LeadScore]] = {}
+        self._leads: dict[Partition, _Leads] = {}
         self._pending: dict[Partition, _Pending] = {}
         self._outbox: set[tuple[Partition, str]] = set()
         self._releasing: set[Partition] = set()
 
     def scores(self, partition: Partition) -> dict[str, LeadScore]:
-        return dict(self._leads.get(partition, {}))
+        leads = self._leads.get(partition)
+        return leads.all() if leads is not None else {}
+
+    def put(self, partition: Partition, key: str, state: LeadScore) -> None:
+        """Hold ``state`` for a lead, as restored from the lead-scores topic."""
+        leads = self._leads.get(partition)
+        if leads is None:
+            leads = self._leads[partition] = _Leads()
+            self._pending[partition] = _Pending()
+        leads.put(key, state)
 
     # ---- per record -------------------------------------------------------------------------
 
@@ -179,24 +249,40 @@ class ScoringHandler:
         key, event_id, activity = self._activity(record)
         leads = self._leads.get(part)
         if leads is None:
-            leads = self._leads[part] = {}
+            leads = self._leads[part] = _Leads()
             self._pending[part] = _Pending()
-        state = leads.get(key)
-        if state is not None and record.offset <= state.through:
-            return  # already in the state restored from the lead-scores topic
-        features = self._model.apply(state.features if state else NO_FEATURES, activity)
+        # The hot path reads and writes _Leads' two maps directly (no LeadScore is built).
+        held, all_counts = leads.held, leads.counts
+        state = held.get(key)
+        if state is None:
+            features, events, emitted, emitted_at_s = NO_FEATURES, 0, None, 0.0
+        else:
+            decayed, decayed_at_s, events, through, _, emitted, emitted_at_s = state
+            if record.offset <= through:
+                return  # already in the state restored from the lead-scores topic
+            features = _new_tuple(Features, (decayed, decayed_at_s, all_counts[key]))
+        features = self._model.apply(features, activity)
         score = self._model.score(features)
-        emitted, emitted_at_s = (state.emitted, state.emitted_at_s) if state else (None, 0.0)
         emit = abs(score - (emitted or 0.0)) >= self._threshold
         if emit:
             emitted, emitted_at_s = score, activity.at_s
-        events = state.events + 1 if state else 1
-        leads[key] = LeadScore(features, events, record.offset, event_id, emitted, emitted_at_s)
+        decayed, decayed_at_s, counts = features
+        held[key] = (
+            decayed,
+            decayed_at_s,
+            events + 1,
+            record.offset,
+            event_id,
+            emitted,
+            emitted_at_s,
+        )
+        all_counts[key] = counts
+        pending = self._pending[part]
         if emit:
             self._outbox.add((part, key))
-            self._pending[part].clear(key)
-        elif (part, key) not in self._outbox:
-            self._pending[part].touch(key, record.offset, self._monotonic())
+            pending.clear(key)
+        elif key not in pending.first and (part, key) not in self._outbox:
+            pending.touch(key, record.offset, self._monotonic())
 
     @staticmethod
     def _activity(record: Record) -> tuple[str, str, Activity]:
@@ -205,7 +291,7 @@ class ScoringHandler:
         headers = record.headers
         type_id, at = headers.get("activity_type_id"), headers.get("ce_time")
         if type_id is not None and at is not None and record.key and record.event_id:
-            activity = Activity(int(type_id), event_time_s(at.decode()))
+            activity = _new_tuple(Activity, (int(type_id), event_time_s(at.decode())))
             return record.key.decode(), record.event_id, activity
         doc = record.document()
         activity = Activity(activity_type(doc["data"]), event_time_s(doc["time"]))
@@ -227,10 +313,10 @@ class ScoringHandler:
             return
         model, topic = self._model, self._topic
         records = [
-            score_record(p, k, self._leads[p][k], "emitted", model, topic) for p, k in emitted
+            score_record(p, k, self._leads[p].state(k), "emitted", model, topic) for p, k in emitted
         ]
         records += [
-            score_record(p, k, self._leads[p][k], "checkpoint", model, topic)
+            score_record(p, k, self._leads[p].state(k), "checkpoint", model, topic)
             for p, k in checkpoints
         ]
         await self._publisher.publish(records)
@@ -242,7 +328,7 @@ class ScoringHandler:
             pushes = []
             for part, key in emitted:
                 munchkin, _, lead = key.partition(":")
-                pushes.append((munchkin, lead, self._leads[part][key].emitted or 0.0))
+                pushes.append((munchkin, lead, self._leads[part].state(key).emitted or 0.0))
             await self._pusher.push(pushes)
 
     def _count(self, emitted: list[tuple[Partition, str]], checkpoints: int) -> None:
@@ -252,7 +338,8 @@ class ScoringHandler:
             now = self._clock()
             freshness = self._metrics.freshness.labels("score")
             for part, key in emitted:
-                freshness.observe(max(0.0, now - self._leads[part][key].emitted_at_s))
+                emitted_at_s = self._leads[part].state(key).emitted_at_s
+                freshness.observe(max(0.0, now - emitted_at_s))
         if checkpoints:
             scores.labels(self._model.name, "checkpoint").inc(checkpoints)
         self._metrics.leads.set(sum(len(v) for v in self._leads.values()))
@@ -281,7 +368,7 @@ class ScoringHandler:
         starts = await reader.offsets_since(list(changelog), 0)
         ends = await reader.end_offsets(list(changelog))
         for part in partitions:
-            self._leads[part] = {}
+            self._leads[part] = _Leads()
             self._pending[part] = _Pending()
         read = 0
         async for records in reader.read({p: (starts[p], ends[p]) for p in changelog}):
@@ -289,9 +376,9 @@ class ScoringHandler:
             for r in records:
                 key = (r.key or b"").decode()
                 if r.value is None:
-                    leads.pop(key, None)
+                    leads.pop(key)
                 else:
-                    leads[key] = state_from_json(orjson.loads(r.value))
+                    leads.put(key, state_from_json(orjson.loads(r.value)))
             read += len(records)
         self._metrics.leads.set(sum(len(v) for v in self._leads.values()))
         log.info(

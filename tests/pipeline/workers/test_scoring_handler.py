@@ -8,8 +8,8 @@ import pytest
 from pipeline.consume import Partition
 from pipeline.topics import OutboundRecord
 from pipeline.workers.metrics import WorkerMetrics
-from pipeline.workers.models import DecayedWeights
-from pipeline.workers.scoring import ScoringHandler, state_from_json
+from pipeline.workers.models import DecayedWeights, Features
+from pipeline.workers.scoring import LeadScore, ScoringHandler, state_from_json
 from tests.pipeline.workers.events import MUNCHKIN, T0, lead, records
 from tests.pipeline.workers.harness import input_topics
 
@@ -105,10 +105,7 @@ async def test_activities_already_in_a_restored_state_are_not_counted_again() ->
     await h.release([part])
     restored = state_from_json(pub.docs()[-1])
     h2 = handler(FakePublisher())
-    h2._leads[part] = {f"{MUNCHKIN}:1": restored}
-    from pipeline.workers.scoring import _Pending
-
-    h2._pending[part] = _Pending()
+    h2.put(part, f"{MUNCHKIN}:1", restored)
     for r in rs:  # offsets 0 and 1 come again after a restart, then 2 is new
         h2.handle(r)
     assert h2.scores(part)[f"{MUNCHKIN}:1"].events == 3
@@ -123,3 +120,27 @@ async def test_other_streams_are_ignored() -> None:
     [r] = records([notification("campaign_abort", {"campaignId": 1})], TOPICS)
     h.handle(r)
     assert h.scores(r.partition) == {}
+
+
+async def test_held_leads_are_not_tracked_by_the_cyclic_collector() -> None:
+    # A tracked object per lead made full collections walk every lead (see _Leads).
+    import gc
+
+    h = handler(FakePublisher())
+    rs = records([lead(10, str(n % 3), at_s=T0 + n) for n in range(9)], TOPICS)
+    for r in rs:
+        h.handle(r)
+    gc.collect()
+    leads = h._leads[rs[0].partition]
+    assert len(leads) == 3
+    assert not any(gc.is_tracked(v) for v in leads.held.values())
+    assert not any(gc.is_tracked(c) for c in leads.counts.values())
+
+
+async def test_put_then_scores_gives_the_state_back() -> None:
+    h = handler(FakePublisher())
+    part = Partition(TOPICS.lead_activity.name, 0)
+    state = LeadScore(Features(3.5, T0, {10: 2, 2: 1}), 3, 41, "e-1", None, 0.0)
+    h.put(part, f"{MUNCHKIN}:7", state)
+    assert h.scores(part) == {f"{MUNCHKIN}:7": state}
+    assert h.pending_offset(part) is None
