@@ -13,12 +13,15 @@ record. The memory also holds at most ``capacity`` ids: a bucket is closed when 
 early, which shortens the window (``covered_s`` and ``evicted_early``, a count of ids, tell how
 much).
 
-An id is kept as its 64-bit ``hash``: about 80 bytes per id in CPython. Python salts str hashes
-per process, which is fine because the memory never leaves the process. Two different ids share
-a hash with probability about n / 2**64 (negligible for millions of ids); such a pair would make
-the second event look like a duplicate.
+An id is kept as its 64-bit ``hash``: about 80 bytes per id in CPython. A bucket's hashes are an
+``array`` rather than a list: the cyclic garbage collector has no items of an array to visit,
+while a list of a million ints would be walked item by item in every full collection. Python
+salts str hashes per process, which is fine because the memory never leaves the process. Two
+different ids share a hash with probability about n / 2**64 (negligible for millions of ids);
+such a pair would make the second event look like a duplicate.
 """
 
+from array import array
 from collections import deque
 
 HOUR_S = 3600.0
@@ -52,9 +55,8 @@ class DedupMemory:
         self._capacity = capacity
         self._bucket_limit = max(1, capacity // BUCKETS_PER_CAPACITY)
         self._ids: dict[int, int] = {}  # id hash → number of the bucket holding it
-        self._buckets: deque[tuple[int, list[int]]] = (
-            deque()
-        )  # (bucket number, hashes), oldest first
+        # (bucket number, hashes as signed 64-bit ints), oldest first
+        self._buckets: deque[tuple[int, array[int]]] = deque()
         self.evicted_early = 0
 
     def __contains__(self, event_id: str) -> bool:
@@ -90,7 +92,7 @@ class DedupMemory:
         if buckets:
             number = max(number, buckets[-1][0])
         # A late record joins the newest bucket: it is remembered a little longer, never shorter.
-        buckets.append((number, [h]))
+        buckets.append((number, array("q", (h,))))
         ids[h] = number
         self._expire()
         if len(ids) > self._capacity:

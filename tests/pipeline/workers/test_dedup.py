@@ -60,3 +60,18 @@ def test_never_claims_an_unseen_id_and_never_exceeds_capacity(
     for n in range(31):
         if str(n) in memory:
             assert str(n) in added
+
+
+def test_the_remembered_ids_are_nothing_the_cyclic_collector_walks() -> None:
+    # A list per bucket would be walked item by item in every full collection (see the module).
+    import gc
+
+    memory = DedupMemory(window_s=3 * 3600, capacity=1000)
+    for n in range(500):
+        memory.add(f"id-{n}", n * 60.0)
+    gc.collect()
+    assert not gc.is_tracked(memory._ids)
+    # an array's items are no objects: the collector has nothing in it to visit
+    assert all(len(gc.get_referents(hashes)) <= 1 for _, hashes in memory._buckets)
+    assert "id-450" in memory
+    assert "id-500" not in memory
