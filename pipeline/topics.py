@@ -129,7 +129,9 @@ def envelope_headers(envelope: Envelope) -> Headers:
         *_tenant_headers(envelope.munchkinid),
         *_type_headers(envelope.type, envelope.eventtype),
     )
-    # Workers read these without decoding the value (the lead-scoring hot path).
+    # Workers read these without decoding the value (the lead-scoring and alerting hot paths).
+    if envelope.subject:
+        headers += (("ce_subject", envelope.subject.encode()),)
     type_id = envelope.data.get("activityTypeId")
     if type(type_id) is int and envelope.stream is Stream.LEAD_ACTIVITY:
         headers += _activity_type_header(type_id)

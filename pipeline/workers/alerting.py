@@ -1,7 +1,9 @@
 """The alerting worker's handler: records → rule engines → ``<prefix>.alerts`` → sinks.
 
 Per input partition one ``RuleEngine`` (rules.py/engine.py); a record is decoded only when its
-headers (stream, event type) make some rule a candidate, so most records cost no JSON at all.
+headers (stream, event type) make some rule a candidate, and, for the second step of a sequence
+rule (an email sent after an unsubscribe), only when a first step waits under its key (read from
+the headers too), so most records cost no JSON at all.
 ``SilenceWatch`` sees every record's tenant and fires on ticks.
 
 Exactly-once alerts: the loop skips ids already handled; an alert id is derived from its trigger,
@@ -63,6 +65,21 @@ def alert_record(alert: Alert, source: Partition, topic: str, fired_at_s: float)
     )
 
 
+def header_fields(record: Record) -> dict[str, str] | None:
+    """The envelope fields a record's headers carry (``engine.HEADER_FIELDS``); None for a record
+    without ``ce_subject`` (written before the ingress added it, or an event without subject)."""
+    subject = record.headers.get("ce_subject")
+    if not subject or not record.event_id or not record.munchkin_id:
+        return None
+    return {
+        "id": record.event_id,
+        "munchkinid": record.munchkin_id,
+        "subject": subject.decode("utf-8", "replace"),
+        "stream": record.stream,
+        "eventtype": record.event_type,
+    }
+
+
 class AlertingHandler:
     def __init__(
         self,
@@ -103,6 +120,10 @@ class AlertingHandler:
         candidates = engine.candidates(record.stream, record.event_type)
         if not candidates:
             return []
+        if engine.followers_only(record.stream, record.event_type):
+            head = header_fields(record)
+            if head is not None and not engine.awaited(candidates, head):
+                return []
         doc = record.document()
         return engine.observe(doc, event_time_s(doc["time"]), candidates)
 

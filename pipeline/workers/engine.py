@@ -90,6 +90,7 @@ class RuleEngine:
         self._rules = tuple(r for r in rules.rules if r.silence is None)
         self._state = {r.id: _RuleState(max_keys) for r in self._rules}
         self._candidates: dict[tuple[str, str], tuple[Rule, ...]] = {}
+        self._followers: dict[tuple[str, str], bool] = {}
         self.watermark_s = 0.0
 
     def candidates(self, stream: str, event_type: str) -> tuple[Rule, ...]:
@@ -103,7 +104,27 @@ class RuleEngine:
                 or (r.after is not None and r.after.selector.accepts(stream, event_type))
             )
             self._candidates[(stream, event_type)] = found
+            self._followers[(stream, event_type)] = bool(found) and all(
+                _follower(r, stream, event_type) for r in found
+            )
         return found
+
+    def followers_only(self, stream: str, event_type: str) -> bool:
+        """Whether every candidate rule of this stream and type sees such an event only as the
+        second step of a sequence keyed by header fields (see ``awaited``)."""
+        return self._followers.get((stream, event_type), False)
+
+    def awaited(self, rules: tuple[Rule, ...], head: Doc) -> bool:
+        """For ``followers_only`` events: whether a first step is waiting under the event's key
+        (``head``: its header fields, ``HEADER_FIELDS``). When none is, the event can change no
+        state and fire nothing, so it needs no JSON decoding (most emails sent and delivered);
+        the watermark then moves with the next decoded event."""
+        for rule in rules:
+            if rule.tenants and head["munchkinid"] not in rule.tenants:
+                continue
+            if self._state[rule.id].markers.get(rule.key_of(head)) is not None:
+                return True
+        return False
 
     def observe(self, doc: Doc, at_s: float, rules: tuple[Rule, ...]) -> list[Alert]:
         """Feed one event (event time ``at_s``) to ``rules`` (its candidates); alerts it fires."""
@@ -195,6 +216,19 @@ class RuleEngine:
             for key, fired_s in state.fired.items():
                 if fired_s < now - rule.cooldown_s:
                     state.fired.pop(key)
+
+
+HEADER_FIELDS = frozenset({"id", "munchkinid", "subject", "stream", "eventtype"})
+
+
+def _follower(rule: Rule, stream: str, event_type: str) -> bool:
+    """Whether ``rule`` can only use an event of this stream and type as the second step of its
+    sequence, under a key made of fields the record headers carry."""
+    return (
+        rule.after is not None
+        and not rule.after.selector.accepts(stream, event_type)
+        and all(path in HEADER_FIELDS for path in rule.key)
+    )
 
 
 def _lookup(doc: Doc, path: str, count: int) -> Any:

@@ -83,6 +83,9 @@ def test_record_headers_follow_the_cloudevents_kafka_binding() -> None:
     assert headers["munchkin_id"] == p.MUNCHKIN.encode()
     assert headers["stream"] == b"lead-activity"
     assert headers["event_type"] == b"openemail"
+    assert headers["ce_time"] == envelope.time.encode()
+    assert headers["ce_subject"] == envelope.subject.encode()
+    assert headers["activity_type_id"] == str(envelope.data["activityTypeId"]).encode()
 
 
 def test_dead_letter_record_keeps_raw_bytes_and_reason() -> None:

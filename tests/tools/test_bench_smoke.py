@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import orjson
+import pytest
 
 SMOKE_TIMEOUT_S = 110
 
@@ -30,5 +31,11 @@ def test_bench_smoke_runs_end_to_end(kafka_bootstrap: str, tmp_path: Path) -> No
     workers = {w["kind"]: w for w in report["workers"]}
     assert set(workers) == {"alerting", "scoring"}
     assert all(w["records"] > 0 and w["events_per_s"] > 0 for w in workers.values())
+    # the bare consumer ran side by side, and the ratio is the two figures' quotient
+    for w in workers.values():
+        assert w["consumer_events_per_s"] > 0
+        assert w["vs_consumer"] == pytest.approx(
+            w["events_per_s"] / w["consumer_events_per_s"], abs=0.002
+        )
     assert "worker alerting" in proc.stdout
     assert (out / "bench.png").stat().st_size > 10_000

@@ -6,6 +6,12 @@ audit, 1 % notifications, 1 % upstream re-sends) to fresh topics, then runs each
 process (the producer has stopped by then) from the beginning of the topics with the real
 handler and the default rules/scoring config of ``deploy/workers/``, and measures records handled
 per second from the first record handled to the last.
+
+Side by side, in the same run and just before each worker, a bare aiokafka consumer with the
+worker's fetch settings reads the same topics and does nothing with the records: the ceiling of a
+Python consumer on this machine. The worker's share of it (``vs_consumer``) is steadier across
+noisy machines than the absolute figure. The process's garbage collector is tuned as
+``datastreams worker`` tunes it (``pipeline.runtime.tune_gc``).
 """
 
 import asyncio
@@ -18,14 +24,17 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pipeline.consume import ConsumeLoop
+from aiokafka import AIOKafkaConsumer
+
+from pipeline.consume import ConsumeLoop, ConsumeSettings
 from pipeline.envelope import Envelope, Stream, Via
 from pipeline.publish import Publisher
+from pipeline.runtime import tune_gc
 from pipeline.settings import TopicSettings
 from pipeline.topics import OutboundRecord, build_topics, route
 from pipeline.workers.service import serve_worker
 from pipeline.workers.settings import load_worker_settings
-from pipeline.workers.topics import build_worker_topics
+from pipeline.workers.topics import WorkerTopics, build_worker_topics
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +49,15 @@ class WorkerRun:
     kind: str
     records: int
     seconds: float
+    consumer_per_s: float = 0.0  # the bare consumer over the same topics, just before
 
     @property
     def events_per_s(self) -> float:
         return self.records / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def vs_consumer(self) -> float:
+        return self.events_per_s / self.consumer_per_s if self.consumer_per_s > 0 else 0.0
 
     def row(self) -> dict[str, float | int | str]:
         return {
@@ -51,6 +65,8 @@ class WorkerRun:
             "records": self.records,
             "seconds": round(self.seconds, 3),
             "events_per_s": round(self.events_per_s, 1),
+            "consumer_events_per_s": round(self.consumer_per_s, 1),
+            "vs_consumer": round(self.vs_consumer, 3),
         }
 
 
@@ -155,10 +171,50 @@ def notification(rng: random.Random, at: datetime) -> Envelope:
     )
 
 
+def worker_topics(prefix: str, partitions: int) -> WorkerTopics:
+    return build_worker_topics(TopicSettings(prefix=prefix, partitions=partitions), 1 << 20)
+
+
 def topic_names(prefix: str, partitions: int) -> list[str]:
     """Every topic this phase creates (inputs and the workers' outputs), for deletion."""
-    topics = build_worker_topics(TopicSettings(prefix=prefix, partitions=partitions), 1 << 20)
+    topics = worker_topics(prefix, partitions)
     return [t.name for t in (*topics.inputs.all(), *topics.outputs())]
+
+
+def input_topics(kind: str, prefix: str, partitions: int) -> list[str]:
+    inputs = worker_topics(prefix, partitions).inputs
+    if kind == "scoring":  # the scoring worker subscribes to lead activity only
+        return [inputs.lead_activity.name]
+    return [t.name for t in (inputs.lead_activity, inputs.user_audit, inputs.notification)]
+
+
+async def measure_consumer(bootstrap: str, topics: list[str], expected: int) -> float:
+    """Records per second of a bare consumer that reads ``expected`` records and drops them,
+    timed like a worker: from the first batch received to the last record."""
+    s = ConsumeSettings(group_id="unused")
+    consumer = AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        group_id=f"bench-consumer-{uuid.uuid4().hex[:8]}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=s.fetch_max_wait_ms,
+        max_partition_fetch_bytes=s.max_partition_fetch_bytes,
+    )
+    await consumer.start()
+    try:
+        seen = first = 0
+        started = 0.0
+        while seen < expected:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=s.max_batch_records)
+            count = sum(len(records) for records in batch.values())
+            if count and not started:
+                started, first = time.perf_counter(), count
+            seen += count
+        elapsed = time.perf_counter() - started
+        return (seen - first) / elapsed if elapsed > 0 else 0.0
+    finally:
+        await consumer.stop()
 
 
 async def produce(bootstrap: str, prefix: str, count: int, partitions: int) -> dict[str, int]:
@@ -244,10 +300,12 @@ async def run_worker(
 async def measure_workers(
     bootstrap: str, prefix: str, events: int, partitions: int, report: Callable[[str], None]
 ) -> list[WorkerRun]:
-    """Produce the mix once, then run each worker over it alone; quiet worker logs meanwhile."""
+    """Produce the mix once, then run each worker over it alone, each after a bare consumer over
+    the same topics; quiet worker logs meanwhile."""
     quiet = logging.getLogger("pipeline")
     level = quiet.level
     quiet.setLevel(logging.WARNING)
+    tune_gc()
     try:
         started = time.perf_counter()
         counts = await produce(bootstrap, prefix, events, partitions)
@@ -257,8 +315,16 @@ async def measure_workers(
         for kind in KINDS:
             # the scoring worker subscribes to lead activity only
             expected = total if kind == "alerting" else counts["lead-activity"]
-            run = await run_worker(kind, bootstrap, prefix, partitions, expected)
-            report(f"worker {kind:9s} {run.events_per_s:10,.0f} events/s ({run.records:,} records)")
+            topics = input_topics(kind, prefix, partitions)
+            ceiling = await measure_consumer(bootstrap, topics, expected)
+            run = replace(
+                await run_worker(kind, bootstrap, prefix, partitions, expected),
+                consumer_per_s=ceiling,
+            )
+            report(
+                f"worker {kind:9s} {run.events_per_s:10,.0f} events/s ({run.records:,} records); "
+                f"bare consumer {ceiling:,.0f}/s, worker/consumer {run.vs_consumer:.2f}"
+            )
             runs.append(run)
         return runs
     finally:
