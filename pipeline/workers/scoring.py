@@ -246,7 +246,15 @@ class ScoringHandler:
         if record.stream != "lead-activity":
             return
         part = record.partition
-        key, event_id, activity = self._activity(record)
+        # The lead key, type and time come from the record's key and headers, which the ingress
+        # writes (``activity_type_id``, ``ce_time``); from the JSON value for older records.
+        headers, key_bytes, event_id = record.headers, record.key, record.event_id
+        type_id, at = headers.get("activity_type_id"), headers.get("ce_time")
+        if type_id is not None and at is not None and key_bytes and event_id:
+            key = key_bytes.decode()
+            activity = _new_tuple(Activity, (int(type_id), event_time_s(at.decode())))
+        else:
+            key, event_id, activity = self._activity_from_value(record)
         leads = self._leads.get(part)
         if leads is None:
             leads = self._leads[part] = _Leads()
@@ -261,8 +269,9 @@ class ScoringHandler:
             if record.offset <= through:
                 return  # already in the state restored from the lead-scores topic
             features = _new_tuple(Features, (decayed, decayed_at_s, all_counts[key]))
-        features = self._model.apply(features, activity)
-        score = self._model.score(features)
+        model = self._model
+        features = model.apply(features, activity)
+        score = model.score(features)
         emit = abs(score - (emitted or 0.0)) >= self._threshold
         if emit:
             emitted, emitted_at_s = score, activity.at_s
@@ -278,21 +287,16 @@ class ScoringHandler:
         )
         all_counts[key] = counts
         pending = self._pending[part]
+        entry = (part, key)
         if emit:
-            self._outbox.add((part, key))
+            self._outbox.add(entry)
             pending.clear(key)
-        elif key not in pending.first and (part, key) not in self._outbox:
+        elif key not in pending.first and entry not in self._outbox:
             pending.touch(key, record.offset, self._monotonic())
 
     @staticmethod
-    def _activity(record: Record) -> tuple[str, str, Activity]:
-        """(lead key, event id, activity) from the record's key and headers, which the ingress
-        writes (``activity_type_id``, ``ce_time``); from the JSON value for older records."""
-        headers = record.headers
-        type_id, at = headers.get("activity_type_id"), headers.get("ce_time")
-        if type_id is not None and at is not None and record.key and record.event_id:
-            activity = _new_tuple(Activity, (int(type_id), event_time_s(at.decode())))
-            return record.key.decode(), record.event_id, activity
+    def _activity_from_value(record: Record) -> tuple[str, str, Activity]:
+        """(lead key, event id, activity) from the JSON value: records without the headers."""
         doc = record.document()
         activity = Activity(activity_type(doc["data"]), event_time_s(doc["time"]))
         return f"{doc['munchkinid']}:{doc['subject']}", doc["id"], activity
@@ -338,7 +342,7 @@ class ScoringHandler:
             now = self._clock()
             freshness = self._metrics.freshness.labels("score")
             for part, key in emitted:
-                emitted_at_s = self._leads[part].state(key).emitted_at_s
+                emitted_at_s = self._leads[part].held[key][-1]  # Held ends with emitted_at_s
                 freshness.observe(max(0.0, now - emitted_at_s))
         if checkpoints:
             scores.labels(self._model.name, "checkpoint").inc(checkpoints)

@@ -147,7 +147,8 @@ def table(result: BenchResult) -> str:
     for run in result.workers:
         lines.append(
             f"  worker {run.kind:<25}{run.events_per_s:>12,.0f} events/s handled "
-            f"({run.records:,} records in {run.seconds:.2f} s, one process); bare consumer "
+            f"({run.records:,} records in {run.seconds:.2f} s, one process, "
+            f"{run.events_per_cpu_s:,.0f} per CPU-second); bare consumer "
             f"{run.consumer_per_s:,.0f}/s, worker ÷ consumer {run.vs_consumer:.2f}"
         )
     lines += ["", f"  ingress peak RSS {result.ingress_rss_mb():.1f} MB; checks:"]
