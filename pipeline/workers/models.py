@@ -71,7 +71,7 @@ class DecayedWeights:
         if not weight:
             return _new_tuple(Features, (value, latest_s, counts))
         if at_s >= latest_s:
-            value = value * self._decay(at_s - latest_s) + weight
+            value = value * 0.5 ** ((at_s - latest_s) / self.half_life_s) + weight  # _decay
             latest_s = at_s
         else:  # an activity older than the latest one: add it decayed to the latest's time
             value += weight * self._decay(latest_s - at_s)

@@ -20,7 +20,6 @@ once and a restart or rebalance ends with the scores of an uninterrupted run. Up
 
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -115,38 +114,34 @@ class _Leads:
 
 
 class _Pending:
-    """Leads with changes not yet on the topic, oldest first (offset, and monotonic time)."""
+    """Leads with changes not yet on the topic, oldest first: (offset, monotonic time) of the
+    first unwritten change. A dict keeps insertion order, and records are handled in offset
+    order, so the first entry holds the lowest offset and the earliest time."""
+
+    __slots__ = ("first",)
 
     def __init__(self) -> None:
         self.first: dict[str, tuple[int, float]] = {}
-        self._order: deque[tuple[str, int, float]] = deque()  # stale entries are skipped
 
     def touch(self, key: str, offset: int, now: float) -> None:
         if key not in self.first:
             self.first[key] = (offset, now)
-            self._order.append((key, offset, now))
 
     def clear(self, key: str) -> None:
         self.first.pop(key, None)
 
-    def _live(self, entry: tuple[str, int, float]) -> bool:
-        found = self.first.get(entry[0])
-        return found is not None and found[0] == entry[1]
-
     def lowest(self) -> int | None:
-        order = self._order
-        while order and not self._live(order[0]):
-            order.popleft()
-        return order[0][1] if order else None
+        for offset, _ in self.first.values():
+            return offset
+        return None
 
     def due(self, cutoff: float) -> list[str]:
         """Keys pending since before ``cutoff``."""
         keys = []
-        for entry in self._order:
-            if entry[2] > cutoff:
+        for key, (_, since) in self.first.items():
+            if since > cutoff:
                 break
-            if self._live(entry):
-                keys.append(entry[0])
+            keys.append(key)
         return keys
 
 
