@@ -20,6 +20,7 @@ from typing import Any
 from pipeline.consume import ConsumeSettings
 from pipeline.dedup import DEFAULT_CAPACITY, DEFAULT_WINDOW_S, HOUR_S
 from pipeline.errors import ConfigError
+from pipeline.secrets import Secret, resolve
 from pipeline.settings import (
     SECONDS,
     KafkaSettings,
@@ -41,29 +42,6 @@ KINDS = ("alerting", "scoring")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 TOP_KEYS = {"kafka", "topics", "worker", "alerting", "scoring", "marketo"}
 DAYS = 24 * HOUR_S
-
-
-class Secret:
-    """A string that never shows itself in repr, str or logs."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 @dataclass(frozen=True)
@@ -240,7 +218,8 @@ def read_alerting(doc: Mapping[str, Any], env: Mapping[str, str], files: Files) 
     s = Section("alerting", table(doc, "alerting"), ALERTING_KEYS)
     rules_file = s.text("rules_file", "alert-rules.toml")
     rules = parse_rules(files.toml("alerting.rules_file", rules_file), str(files.path(rules_file)))
-    url = env.get("DATASTREAMS_ALERT_WEBHOOK_URL") or s.text("webhook_url", "")
+    ref = env.get("DATASTREAMS_ALERT_WEBHOOK_URL") or s.text("webhook_url", "")
+    url = resolve(ref, "alerting.webhook_url", env).reveal() if ref else ""
     if url and not url.startswith(("https://", "http://")):
         raise ConfigError("Config 'alerting.webhook_url' must be an http(s) URL.")
     d = WebhookSettings()
@@ -308,7 +287,11 @@ def read_marketo(doc: Mapping[str, Any], env: Mapping[str, str]) -> tuple[Market
             if not url.startswith(("https://", "http://")):
                 raise ConfigError(f"Config 'marketo[{i}].{key}' has value {url!r}. Expected a URL.")
         secret_env = s.text("client_secret_env", "")
-        secret = env.get(secret_env, "") if secret_env else s.text("client_secret", "")
+        ref = s.text("client_secret", "")
+        if secret_env:
+            secret = env.get(secret_env, "")
+        else:
+            secret = resolve(ref, f"marketo[{i}].client_secret", env).reveal() if ref else ""
         if not secret:
             raise ConfigError(
                 f"Config 'marketo[{i}]' needs client_secret, or client_secret_env naming a set "

@@ -69,6 +69,32 @@ def test_marketo_secret_from_the_environment_never_shows(tmp_path: Path) -> None
         parse_worker_settings("scoring", doc, {}, DEPLOY)
 
 
+def test_worker_secrets_take_the_env_and_file_forms_and_never_show(tmp_path: Path) -> None:
+    secret_file = tmp_path / "mkto-secret"
+    secret_file.write_text("from-a-mounted-file\n")
+    marketo = {
+        "munchkin_id": "123-ABC-456",
+        "identity_url": "https://123-ABC-456.mktorest.com/identity",
+        "rest_url": "https://123-ABC-456.mktorest.com/rest",
+        "client_id": "id",
+        "client_secret": f"file:{secret_file}",
+    }
+    doc = {"alerting": {"webhook_url": "env:HOOK"}, "marketo": [marketo]}
+    env = {"HOOK": "https://hooks.example.com/T000/B000/SECRETPATH"}
+    s = parse_worker_settings("alerting", doc, env, DEPLOY)
+    assert s.alerting is not None
+    assert s.alerting.webhook.url is not None
+    assert s.alerting.webhook.url.reveal() == env["HOOK"]
+    assert s.marketo[0].client_secret.reveal() == "from-a-mounted-file"
+    assert "SECRETPATH" not in repr(s)
+    assert "mounted" not in repr(s)
+    with pytest.raises(ConfigError, match="'alerting.webhook_url' refers to environment variable"):
+        parse_worker_settings("alerting", doc, {}, DEPLOY)
+    secret_file.unlink()
+    with pytest.raises(ConfigError, match=r"'marketo\[0\].client_secret' refers to file"):
+        parse_worker_settings("alerting", doc, env, DEPLOY)
+
+
 def test_logistic_regression_model_from_the_example_file(tmp_path: Path) -> None:
     (tmp_path / "scoring.toml").write_text(
         f'model = "logistic-regression"\nemit_threshold = 2\n'

@@ -10,7 +10,8 @@ from pipeline.workers.errors import MarketoRejected
 from pipeline.workers.marketo import MarketoClient
 from pipeline.workers.metrics import WorkerMetrics
 from pipeline.workers.rules import Severity
-from pipeline.workers.settings import MarketoInstance, Secret, WebhookSettings
+from pipeline.secrets import Secret
+from pipeline.workers.settings import MarketoInstance, WebhookSettings
 from pipeline.workers.sinks import MarketoListSink, MarketoScoreSink, WebhookSink
 from tests.pipeline.workers.events import MUNCHKIN, T0
 from tests.pipeline.workers.fakes import CLIENT_ID, CLIENT_SECRET, FakeMarketo, FakeWebhook
