@@ -88,7 +88,9 @@ def test_worker_secrets_take_the_env_and_file_forms_and_never_show(tmp_path: Pat
     assert s.marketo[0].client_secret.reveal() == "from-a-mounted-file"
     assert "SECRETPATH" not in repr(s)
     assert "mounted" not in repr(s)
-    with pytest.raises(ConfigError, match="'alerting.webhook_url' refers to environment variable"):
+    with pytest.raises(
+        ConfigError, match=r"'alerting\.webhook_url' refers to environment variable"
+    ):
         parse_worker_settings("alerting", doc, {}, DEPLOY)
     secret_file.unlink()
     with pytest.raises(ConfigError, match=r"'marketo\[0\].client_secret' refers to file"):

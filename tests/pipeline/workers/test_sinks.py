@@ -5,12 +5,12 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from pipeline.secrets import Secret
 from pipeline.workers.engine import Alert
 from pipeline.workers.errors import MarketoRejected
 from pipeline.workers.marketo import MarketoClient
 from pipeline.workers.metrics import WorkerMetrics
 from pipeline.workers.rules import Severity
-from pipeline.secrets import Secret
 from pipeline.workers.settings import MarketoInstance, WebhookSettings
 from pipeline.workers.sinks import MarketoListSink, MarketoScoreSink, WebhookSink
 from tests.pipeline.workers.events import MUNCHKIN, T0
