@@ -458,7 +458,7 @@ class ConsumeLoop:
         self._metrics = metrics
         self._clock = clock
         self._consumer: AIOKafkaConsumer | None = None
-        self._reader = PartitionReader(kafka, f"{kafka.client_id}-{name}-restore")
+        self._reader = PartitionReader(kafka, f"{kafka.client_id}-restore")
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._generation = 0
@@ -493,7 +493,7 @@ class ConsumeLoop:
         await self._reader.start()
         consumer = AIOKafkaConsumer(
             **client_options(self._kafka),
-            client_id=f"{self._kafka.client_id}-{self.name}",
+            client_id=f"{self._kafka.client_id}-consumer",
             group_id=s.group_id,
             enable_auto_commit=False,
             auto_offset_reset=s.start_from,
