@@ -53,7 +53,7 @@ from pipeline.envelope import Envelope
 from pipeline.errors import PipelineError
 from pipeline.publish import Publisher
 from pipeline.settings import MIB, SECONDS, KafkaSettings, client_options
-from pipeline.topics import Headers, OutboundRecord
+from pipeline.topics import Headers, OutboundRecord, stream_of_topic
 
 log = logging.getLogger(__name__)
 
@@ -115,16 +115,21 @@ def to_record(partition: Partition, raw: Any) -> Record:
     built directly (a NamedTuple's own ``__new__`` is a Python function, twice as slow)."""
     h = dict(raw.headers)
     get = h.get
+    key = raw.key
+    # The tenant is the key's first segment and the stream is the topic; records written by an
+    # ingress before 2026-11-29 also carry them as headers (``munchkin_id``, ``stream``).
     fields = (
         partition,
         raw.offset,
         raw.timestamp,
-        raw.key,
+        key,
         raw.value,
         h,
         v.decode("utf-8", "replace") if (v := get("ce_id")) else "",
-        v.decode("utf-8", "replace") if (v := get("munchkin_id")) else "",
-        v.decode("utf-8", "replace") if (v := get("stream")) else "",
+        v.decode("utf-8", "replace")
+        if (v := get("munchkin_id") or (key and key.partition(b":")[0]))
+        else "",
+        v.decode("utf-8", "replace") if (v := get("stream")) else stream_of_topic(partition.topic),
         v.decode("utf-8", "replace") if (v := get("event_type")) else "",
     )
     return _new_tuple(Record, fields)

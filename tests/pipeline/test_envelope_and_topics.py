@@ -10,7 +10,13 @@ from ingest.parse import adobe_items
 from pipeline.envelope import DeadLetter, Envelope, Stream, Via
 from pipeline.publish import partition_for
 from pipeline.settings import TopicSettings
-from pipeline.topics import build_topics, partition_key, route, route_dead_letter
+from pipeline.topics import (
+    build_topics,
+    partition_key,
+    route,
+    route_dead_letter,
+    stream_of_topic,
+)
 from tests import payloads as p
 
 AT = "2026-03-05T11:00:03.000Z"
@@ -76,16 +82,36 @@ def test_record_headers_follow_the_cloudevents_kafka_binding() -> None:
     record = route(envelope, TOPICS)
     headers = dict(record.headers)
     assert record.topic == "t.lead-activity"
-    assert headers["ce_id"] == envelope.id.encode()
-    assert headers["ce_type"] == envelope.type.encode()
-    assert headers["ce_source"] == f"marketo:{p.MUNCHKIN}".encode()
-    assert headers["content-type"] == b"application/cloudevents+json"
-    assert headers["munchkin_id"] == p.MUNCHKIN.encode()
-    assert headers["stream"] == b"lead-activity"
-    assert headers["event_type"] == b"openemail"
-    assert headers["ce_time"] == envelope.time.encode()
-    assert headers["ce_subject"] == envelope.subject.encode()
-    assert headers["activity_type_id"] == str(envelope.data["activityTypeId"]).encode()
+    assert headers == {
+        "content-type": b"application/cloudevents+json",
+        "ce_id": envelope.id.encode(),
+        "ce_time": envelope.time.encode(),
+        "event_type": b"openemail",
+        "ce_subject": envelope.subject.encode(),
+        "activity_type_id": str(envelope.data["activityTypeId"]).encode(),
+    }
+    assert len(record.headers) == len(headers)  # no header twice
+
+
+@pytest.mark.parametrize("envelope", every_kind_of_envelope(), ids=lambda e: e.eventtype)
+def test_what_headers_no_longer_repeat_is_in_the_key_and_the_topic(envelope: Envelope) -> None:
+    record = route(envelope, TOPICS)
+    assert record.key.partition(b":")[0] == envelope.munchkinid.encode()
+    assert stream_of_topic(record.topic) == envelope.stream.value
+    assert ("activity_type_id" in dict(record.headers)) == (
+        envelope.stream is Stream.LEAD_ACTIVITY and type(envelope.data.get("activityTypeId")) is int
+    )
+
+
+def test_stream_of_topic_names_only_envelope_topics() -> None:
+    assert [stream_of_topic(t.name) for t in TOPICS.all()] == [
+        "lead-activity",
+        "user-audit",
+        "notification",
+        "",
+    ]
+    assert stream_of_topic("lead-activity") == "lead-activity"
+    assert stream_of_topic("t.lead-scores") == ""
 
 
 def test_dead_letter_record_keeps_raw_bytes_and_reason() -> None:
