@@ -136,7 +136,11 @@ class Publisher:
         # no await from here on: the records of one call enter their lanes together
         futures = set()
         for record in records:
-            partition = partition_for(record.key, partitions[record.topic])
+            known, partition = partitions[record.topic], record.partition
+            if partition is None:
+                partition = partition_for(record.key, known)
+            elif partition not in known:
+                raise ValueError(f"{record.topic} has no partition {partition} (it has {known})")
             futures.add(self._lane(producer, record.topic, partition).append(record))
         return futures
 

@@ -67,6 +67,9 @@ class OutboundRecord(NamedTuple):
     value: bytes
     headers: Headers
     timestamp_ms: int
+    # None: the partition the Java client's default partitioner picks for the key. A writer that
+    # knows the partition already (scores: their activity's) names it and skips the hashing.
+    partition: int | None = None
 
 
 def build_topics(settings: TopicSettings, max_record_bytes: int) -> Topics:

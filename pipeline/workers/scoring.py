@@ -172,7 +172,11 @@ def score_record(
         ("model", model.name.encode()),
         ("update", update.encode()),
     )
-    return OutboundRecord(topic, key.encode(), orjson.dumps(doc), headers, int(time.time() * 1000))
+    # The partition number of the lead's activities, where a restore looks for it (the service
+    # checks that both topics have as many partitions); murmur2 would pick the same one, slower.
+    return OutboundRecord(
+        topic, key.encode(), orjson.dumps(doc), headers, int(time.time() * 1000), part.partition
+    )
 
 
 def state_from_json(doc: dict[str, Any]) -> LeadScore:

@@ -7,6 +7,8 @@ import asyncio
 import uuid
 from collections import defaultdict
 
+import pytest
+
 from pipeline.publish import Publisher, partition_for
 from pipeline.settings import KafkaSettings, TopicSettings
 from pipeline.topics import OutboundRecord, build_topics
@@ -61,3 +63,27 @@ async def test_concurrent_calls_share_batches_and_every_record_lands_once(
         order[(call, r.partition)].append(n)
     for ns in order.values():
         assert ns == sorted(ns), "a call's records lost their order within a partition"
+
+
+async def test_a_record_that_names_its_partition_lands_there(kafka_bootstrap: str) -> None:
+    topics = build_topics(
+        TopicSettings(prefix=f"named-{uuid.uuid4().hex[:8]}", partitions=PARTITIONS), 1 << 20
+    )
+    topic = topics.lead_activity.name
+    hashed = partition_for(b"lead-1", list(range(PARTITIONS)))
+    named = (hashed + 1) % PARTITIONS  # not where the key would go
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+    async with Publisher(kafka, topics) as publisher:
+        await publisher.wait_ready(60)
+        await publisher.publish(
+            [
+                OutboundRecord(topic, b"lead-1", b"named", (), 1_700_000_000_000, named),
+                OutboundRecord(topic, b"lead-1", b"hashed", (), 1_700_000_000_000),
+            ]
+        )
+        with pytest.raises(ValueError, match=f"no partition {PARTITIONS}"):
+            await publisher.publish(
+                [OutboundRecord(topic, b"lead-1", b"x", (), 1_700_000_000_000, PARTITIONS)]
+            )
+    records = await read_topic(kafka_bootstrap, topic)
+    assert {r.value: r.partition for r in records} == {b"named": named, b"hashed": hashed}
