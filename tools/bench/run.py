@@ -86,9 +86,15 @@ class Bench:
             await self._measure(express, result, profile_it=False)
         if self.s.workers:
             prefix = f"{self.prefix}-workers"
-            self.topic_names += workers.topic_names(prefix, self.s.partitions)
+            repeats = self.s.worker_repeats
+            self.topic_names += workers.topic_names(prefix, self.s.partitions, repeats)
             result.workers = await workers.measure_workers(
-                self.s.bootstrap, prefix, self.s.worker_events, self.s.partitions, self.report
+                self.s.bootstrap,
+                prefix,
+                self.s.worker_events,
+                self.s.partitions,
+                self.report,
+                repeats,
             )
         return result
 
