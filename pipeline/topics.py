@@ -14,8 +14,8 @@ route, deduplicate and score without decoding the value: ``ce_id``, ``ce_time``,
 
 Nothing else is repeated: the tenant is the key's first segment and the stream is the topic
 (``stream_of_topic``). Every header costs each Python consumer about 0.7 µs per record (aiokafka
-builds three objects per header); five more (spec version, source, type, tenant, stream) took
-about a third of a worker's time.
+builds three objects per header): a bare consumer here read 78,000 records/s with the 11 headers
+written before 2026-11-29 (spec version, source, type, tenant and stream too), 144,000 with 4.
 """
 
 import functools
