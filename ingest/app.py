@@ -14,16 +14,20 @@ from aiohttp import web
 
 from ingest import handlers, keys
 from ingest.auth import TenantDirectory
+from ingest.body import RUNNER_OPTIONS
 from ingest.errors import IngestError, MethodNotAllowed, NotFound, PayloadTooLarge
 from ingest.limits import InFlight, RateLimiter
 from ingest.metrics import IngestMetrics
 from ingest.oauth import OAuthVerifier
 from ingest.settings import Settings
 from ingest.signature import PublicKeyCache
+from pipeline.logs import install_redaction
 from pipeline.publish import Publisher
 from pipeline.topics import build_topics
 
 log = logging.getLogger(__name__)
+
+__all__ = ["RUNNER_OPTIONS", "create_app", "error_response"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 DELIVERY_ROUTES = frozenset({"lead-activity", "adobe-io"})
@@ -60,14 +64,15 @@ def _translate(exc: web.HTTPException) -> IngestError:
 async def _handle(request: web.Request, handler: Handler, route: str) -> web.StreamResponse:
     if route not in DELIVERY_ROUTES:
         return await handler(request)
-    in_flight = request.app[keys.IN_FLIGHT]
-    # A body without Content-Length (chunked) is counted at the largest size it may reach.
+    # A body without Content-Length (chunked) is counted at the largest size it may reach; a
+    # compressed one grows its reservation to its decoded size (ingest.body).
     size = request.content_length or request.app[keys.SETTINGS].server.max_body_bytes
-    in_flight.enter(size)  # sheds with 503 when full: never queue without bound
+    # Sheds with 503 when full: never queue without bound.
+    reservation = request[keys.RESERVATION] = request.app[keys.IN_FLIGHT].reserve(size)
     try:
         return await handler(request)
     finally:
-        in_flight.leave(size)
+        reservation.release()
 
 
 @web.middleware
@@ -126,6 +131,8 @@ async def http_client_ctx(app: web.Application) -> AsyncIterator[None]:
 def create_app(
     settings: Settings, *, clock: Callable[[], datetime] = handlers.utc_now
 ) -> web.Application:
+    """The ingress application. Run it with ``RUNNER_OPTIONS`` (the app decodes bodies itself)."""
+    install_redaction()  # aiohttp logs hostile header lines, credentials included
     app = web.Application(
         middlewares=[errors_and_metrics], client_max_size=settings.server.max_body_bytes
     )

@@ -2,20 +2,26 @@
 
 A static token or an OAuth client belongs to one munchkin ID. An Adobe recipient client id
 belongs to one Adobe org, which may hold several Marketo instances (production and sandbox share
-one registration), so it maps to the set of munchkin IDs configured with it. A delivery carrying
-any event of a munchkin ID outside its credential's set is refused whole (403): nothing of it is
-published.
+one registration), so it maps to the set of munchkin IDs configured with it. Each is turned into
+a ``Principal``; ``ingest.gate`` then refuses a delivery whose content names a munchkin ID outside
+its principal's set.
+
+Tokens are visible ASCII (RFC 6750's token68 and any configured static token are): anything else,
+the surrogates aiohttp makes of non-UTF-8 header bytes included, is refused before it is hashed.
 """
 
 import hashlib
 import hmac
-from collections.abc import Iterable
+import re
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
-from ingest.errors import InvalidToken, MissingCredentials, TenantMismatch, WrongRecipient, shorten
+from ingest.errors import InvalidToken, MissingCredentials, WrongRecipient, shorten
+from ingest.gate import Principal
 from ingest.oauth import OAuthVerifier
-from ingest.parse import AdobeItem
 from ingest.tenant_settings import Tenant
+
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 
 def _digest(token: str) -> bytes:
@@ -26,6 +32,7 @@ def _digest(token: str) -> bytes:
 class TenantDirectory:
     token_digests: tuple[tuple[bytes, str], ...]
     munchkins_by_client: dict[str, frozenset[str]]
+    tenants: frozenset[str] = frozenset()  # every configured munchkin ID
 
     @classmethod
     def from_tenants(cls, tenants: Iterable[Tenant]) -> "TenantDirectory":
@@ -39,6 +46,7 @@ class TenantDirectory:
                 (tok.digest, t.munchkin_id) for t in tenants for tok in t.api_tokens
             ),
             munchkins_by_client={k: frozenset(v) for k, v in by_client.items()},
+            tenants=frozenset(t.munchkin_id for t in tenants),
         )
 
 
@@ -48,10 +56,14 @@ def presented_token(authorization: str | None) -> str:
         raise MissingCredentials("the Authorization header is missing or empty")
     scheme, _, rest = authorization.strip().partition(" ")
     if rest and scheme.lower() == "bearer":
-        return rest.strip()
-    if rest:
+        token = rest.strip()
+    elif rest:
         raise InvalidToken("the Authorization header must be 'Bearer <token>' or the bare token")
-    return scheme
+    else:
+        token = scheme
+    if not _VISIBLE_ASCII.fullmatch(token):
+        raise InvalidToken("the token holds characters other than visible ASCII")
+    return token
 
 
 def static_tenant(token: str, directory: TenantDirectory) -> str | None:
@@ -65,38 +77,34 @@ def static_tenant(token: str, directory: TenantDirectory) -> str | None:
     return match
 
 
-async def tenant_for_push(
-    authorization: str | None, directory: TenantDirectory, oauth: OAuthVerifier
-) -> str:
-    """The munchkin ID a direct push may publish for: a static token, else an OAuth token."""
+async def principal_for_push(
+    authorization: str | None,
+    directory: TenantDirectory,
+    oauth: OAuthVerifier,
+    named: Callable[[], Awaitable[str | None]],
+) -> Principal:
+    """Who sent a direct push: a static token, else an OAuth token. ``named`` gives the munchkin
+    ID the delivery names; it is asked only for an opaque token, which is introspected at that
+    tenant's identity provider and nowhere else."""
     token = presented_token(authorization)
     munchkin = static_tenant(token, directory)
-    if munchkin is not None:
-        return munchkin
-    if oauth.enabled:
-        return await oauth.tenant_for(token)
-    raise InvalidToken("the token is not valid for any tenant")
+    if munchkin is None and oauth.enabled:
+        munchkin = await oauth.tenant_for(token, named)
+    if munchkin is None:
+        raise InvalidToken("the token is not valid for any tenant")
+    return Principal.push(munchkin)
 
 
-def munchkins_for_recipients(items: list[AdobeItem], directory: TenantDirectory) -> frozenset[str]:
-    """The munchkin IDs the delivery may carry; 403 unless every event names a known recipient."""
-    allowed: set[str] = set()
-    for index, item in enumerate(items):
-        if item.recipient is None:
-            raise WrongRecipient(f"event {index} has no recipientclientid")
-        munchkins = directory.munchkins_by_client.get(item.recipient)
-        if munchkins is None:
-            raise WrongRecipient(
-                f"event {index} is for recipient {shorten(item.recipient)}, not a configured client"
-            )
-        allowed |= munchkins
-    return frozenset(allowed)
-
-
-def check_tenants(munchkins: Iterable[str | None], allowed: frozenset[str]) -> None:
-    for munchkin in munchkins:
-        if munchkin is not None and munchkin not in allowed:
-            raise TenantMismatch(
-                f"the delivery carries munchkin ID {shorten(munchkin)}, which this credential "
-                "may not publish for"
-            )
+def principal_for_recipient(
+    recipient: str | None, index: int, directory: TenantDirectory
+) -> Principal:
+    """The principal of one Adobe event: its recipient client id's munchkin IDs; 403 unless the
+    recipient is a configured client."""
+    if recipient is None:
+        raise WrongRecipient(f"event {index} has no recipientclientid")
+    munchkins = directory.munchkins_by_client.get(recipient)
+    if munchkins is None:
+        raise WrongRecipient(
+            f"event {index} is for recipient {shorten(recipient)}, not a configured client"
+        )
+    return Principal.adobe(recipient, munchkins)

@@ -8,10 +8,12 @@ import signal
 import sys
 from datetime import UTC, datetime
 
+from ingest.intake import Admission
 from ingest.redrive import RedriveFilter, redrive
 from ingest.server import serve
 from ingest.settings import Settings, load_settings
 from pipeline.errors import ConfigError
+from pipeline.logs import configure_logging
 from pipeline.runtime import tune_gc
 from pipeline.tail import run_tail
 from pipeline.topics import build_topics
@@ -20,15 +22,6 @@ from tools.bench import cli as bench_cli
 from tools.simulate import cli as simulate_cli
 
 log = logging.getLogger("datastreams")
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 async def run_ingress(settings: Settings) -> None:
@@ -76,7 +69,8 @@ def run_redrive(settings: Settings, args: argparse.Namespace) -> int:
         until=_utc(args.until),
     )
     topics = build_topics(settings.topics, settings.kafka.max_record_bytes)
-    report = asyncio.run(redrive(settings.kafka, topics, chosen, dry_run=args.dry_run))
+    admission = Admission.of(settings.tenants, settings.server)
+    report = asyncio.run(redrive(settings.kafka, topics, admission, chosen, dry_run=args.dry_run))
     print(("dry run: " if args.dry_run else "") + report.line())
     return 0
 

@@ -11,6 +11,7 @@ IngestError                      500 internal
 │   ├── MalformedJson            400 malformed_json           (unauthenticated requests only)
 │   ├── InvalidChallenge         400 invalid_challenge
 │   ├── InvalidDelivery          400 invalid_delivery         (unauthenticated requests only)
+│   ├── InvalidEncoding          400 invalid_encoding         (unauthenticated requests only)
 │   └── TooDeep                  400 too_deep                 (unauthenticated requests only)
 ├── Unauthorized                 401 unauthorized
 │   ├── MissingCredentials       401 missing_credentials
@@ -27,6 +28,7 @@ IngestError                      500 internal
 ├── PayloadTooLarge              413 payload_too_large
 │   └── TooManyEvents            413 too_many_events
 ├── UnsupportedMediaType         415 unsupported_media_type
+│   └── UnsupportedEncoding      415 unsupported_encoding
 ├── RateLimited                  429 rate_limited             (Retry-After)
 └── ServiceUnavailable           503 unavailable  (Retry-After)
     ├── KafkaNotAvailable        503 kafka_unavailable
@@ -71,6 +73,12 @@ class InvalidChallenge(BadRequest):
 
 class InvalidDelivery(BadRequest):
     code = "invalid_delivery"
+
+
+class InvalidEncoding(BadRequest):
+    """The body does not decode as its ``Content-Encoding`` says."""
+
+    code = "invalid_encoding"
 
 
 class TooDeep(BadRequest):
@@ -142,6 +150,10 @@ class TooManyEvents(PayloadTooLarge):
 class UnsupportedMediaType(IngestError):
     status = 415
     code = "unsupported_media_type"
+
+
+class UnsupportedEncoding(UnsupportedMediaType):
+    code = "unsupported_encoding"
 
 
 class RateLimited(IngestError):

@@ -1,11 +1,7 @@
-"""The HTTP routes. Each delivery handler reads as the pipeline: authenticate → parse →
-normalize → publish → answer with what became of every event."""
+"""The HTTP routes. Each delivery handler reads as the pipeline: authenticate → read → intake
+(parse, normalize, tenant gate) → publish → answer with what became of every event."""
 
-import asyncio
 import logging
-from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from time import perf_counter
 from typing import Any
@@ -14,33 +10,31 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ingest import keys
-from ingest.auth import (
-    check_tenants,
-    munchkins_for_recipients,
-    tenant_for_push,
-)
+from ingest.accounting import Prepared, count_published, count_unacknowledged, prepare
+from ingest.auth import principal_for_push
+from ingest.body import Body, decoded, read_body
 from ingest.errors import (
-    ClientCertificateRequired,
     IngestError,
     InvalidChallenge,
-    InvalidDelivery,
+    InvalidEncoding,
     KafkaNotAvailable,
-    MalformedJson,
-    PayloadTooLarge,
-    RequestTimeout,
-    TooDeep,
-    TooManyEvents,
-    UnsupportedMediaType,
-    UnusableInput,
     shorten,
 )
-from ingest.normalize import Outcome, dead_letter, normalize_adobe, normalize_direct_push
-from ingest.parse import adobe_items, decode_json, deeper_than, direct_push, validation_url
+from ingest.gate import UNATTRIBUTED_ADOBE, Outcome
+from ingest.guards import require_client_certificate, require_json
+from ingest.intake import (
+    NOT_DECODED,
+    IntakeLimits,
+    adobe_outcome,
+    decode_limited,
+    push_outcome,
+    whole_body_letter,
+)
+from ingest.parse import validation_url
 from ingest.signature import verify_delivery
-from ingest.streams.common import format_time
-from pipeline.envelope import Stream, Via
+from ingest.streams.common import format_time, named_tenant
+from pipeline.envelope import Via
 from pipeline.errors import PublishError
-from pipeline.topics import OutboundRecord, route, route_dead_letter
 
 log = logging.getLogger(__name__)
 
@@ -52,163 +46,66 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def require_json(request: web.Request) -> None:
-    # The direct push's content type is UNCONFIRMED: a missing header is taken as JSON.
-    if "Content-Type" not in request.headers:
-        return
-    ctype = request.content_type
-    if ctype != "application/json" and not ctype.endswith("+json"):
-        raise UnsupportedMediaType(f"Content-Type must be application/json, got {shorten(ctype)}")
-
-
-async def read_body(request: web.Request) -> bytes:
-    server = request.app[keys.SETTINGS].server
-    limit = server.max_body_bytes
-    if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(f"body of {request.content_length} bytes exceeds {limit} bytes")
-    try:
-        async with asyncio.timeout(server.body_timeout_s):
-            return await request.read()
-    except web.HTTPRequestEntityTooLarge as exc:
-        raise PayloadTooLarge(f"body exceeds {limit} bytes") from exc
-    except TimeoutError as exc:
-        raise RequestTimeout(f"the body did not arrive within {server.body_timeout_s:g} s") from exc
-
-
 def received_at(request: web.Request) -> str:
     return format_time(request.app[keys.CLOCK]())
 
 
-def _tenant_hints(outcome: Outcome) -> Iterable[str | None]:
-    yield from (e.munchkinid for e in outcome.envelopes)
-    yield from (d.munchkinid for d in outcome.dead_letters)
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A delivery ready to publish: its Kafka records and what the metrics and logs need.
-
-    Handlers drop the decoded body and the envelopes once this exists, so a delivery waiting for
-    Kafka's acknowledgement holds its serialized records only (about a tenth of the memory).
-    """
-
-    records: list[OutboundRecord]
-    accepted: Counter[tuple[str, Stream]]  # (munchkin ID, stream) -> events
-    dead_letters: list[tuple[str, str | None, str, str]]  # stream, munchkin ID, reason, detail
-
-    @property
-    def by_stream(self) -> Counter[str]:
-        counts: Counter[str] = Counter()
-        for (_, stream), n in self.accepted.items():
-            counts[stream.value] += n
-        counts.update(stream for stream, *_ in self.dead_letters)
-        return counts
-
-
-def prepare(app: web.Application, outcome: Outcome) -> Prepared:
-    topics = app[keys.TOPICS]
-    records = [route(e, topics) for e in outcome.envelopes]
-    records += [route_dead_letter(d, topics) for d in outcome.dead_letters]
-    return Prepared(
-        records=records,
-        accepted=Counter((e.munchkinid, e.stream) for e in outcome.envelopes),
-        dead_letters=[
-            (d.stream.value if d.stream else "unknown", d.munchkinid, d.reason, d.detail)
-            for d in outcome.dead_letters
-        ],
-    )
-
-
-async def publish(request: web.Request, prepared: Prepared, route_name: str) -> web.Response:
-    app = request.app
-    metrics = app[keys.METRICS]
-    records = prepared.records
-    started = perf_counter()
-    try:
-        await app[keys.PUBLISHER].publish(records)
-    except PublishError as exc:
-        metrics.publish_latency.labels("error").observe(perf_counter() - started)
-        for stream, n in prepared.by_stream.items():
-            metrics.events.labels(stream, "rejected").inc(n)
-        log.warning("delivery not acknowledged by Kafka (%d records): %s", len(records), exc)
-        raise KafkaNotAvailable(
-            f"events were not acknowledged by Kafka; retry later ({exc})"
-        ) from exc
-    metrics.publish_latency.labels("ok").observe(perf_counter() - started)
-    metrics.events_per_delivery.labels(route_name).observe(len(records))
-    per_stream: Counter[str] = Counter()
-    for (tenant, stream), n in prepared.accepted.items():
-        # munchkin IDs here passed check_tenants: configured ones only, a closed label set
-        metrics.tenant_events.labels(tenant, stream.value).inc(n)
-        per_stream[stream.value] += n
-    for stream_name, n in per_stream.items():
-        metrics.events.labels(stream_name, "accepted").inc(n)
-    for stream_name, munchkin, reason, detail in prepared.dead_letters:
-        metrics.events.labels(stream_name, "deadlettered").inc()
-        log.warning("dead-lettered an event of %s: %s (%s)", munchkin, reason, detail)
-    accepted = len(records) - len(prepared.dead_letters)
-    return web.json_response({"accepted": accepted, "deadlettered": len(prepared.dead_letters)})
-
-
-def _dead_letter_body(
-    body: bytes, exc: IngestError | UnusableInput, via: Via, at: str, munchkin: str | None
-) -> Outcome:
-    error = exc if isinstance(exc, UnusableInput) else UnusableInput(exc.code, exc.detail)
-    return Outcome(dead_letters=[dead_letter(body, error, via, at, munchkin=munchkin)])
-
-
-def decode_limited(request: web.Request, body: bytes) -> Any:
-    """JSON with a nesting limit; deeper input is refused before anything walks it further."""
-    doc = decode_json(body)
-    limit = request.app[keys.SETTINGS].server.max_json_depth
-    if deeper_than(doc, limit):
-        raise TooDeep(f"JSON nests deeper than {limit} levels")
-    return doc
-
-
-def check_count(request: web.Request, count: int) -> None:
-    limit = request.app[keys.SETTINGS].server.max_events_per_delivery
-    if count > limit:
-        raise TooManyEvents(f"{count} events in one delivery; at most {limit}")
+def limits_of(request: web.Request) -> IntakeLimits:
+    return IntakeLimits.of(request.app[keys.SETTINGS].server)
 
 
 async def lead_activity(request: web.Request) -> web.Response:
     """POST /v1/lead-activity: the direct Lead Activity push, authenticated by tenant token."""
     app = request.app
-    authorization = request.headers.get("Authorization")
-    munchkin = await tenant_for_push(authorization, app[keys.TENANTS], app[keys.OAUTH])
-    credential = f"push:{munchkin}"
-    app[keys.LIMITER].delivery(credential)
-    require_json(request)
-    body = await read_body(request)
-    prepared = _accept_push(request, body, munchkin, credential)
-    del body  # not held while Kafka acknowledges
-    return await publish(request, prepared, "lead-activity")
-
-
-def _accept_push(request: web.Request, body: bytes, munchkin: str, credential: str) -> Prepared:
+    push = PushBody(request)
+    principal = await principal_for_push(
+        request.headers.get("Authorization"), app[keys.TENANTS], app[keys.OAUTH], push.named
+    )
+    app[keys.LIMITER].delivery(principal.credential)
     at = received_at(request)
     try:
-        push = direct_push(decode_limited(request, body))
-        check_tenants([push.munchkin_id], frozenset({munchkin}))
-        check_count(request, len(push.activities))
-        outcome = normalize_direct_push(push.activities, push.munchkin_id or munchkin, at)
-    except (MalformedJson, TooDeep, UnusableInput) as exc:
-        outcome = _dead_letter_body(body, exc, Via.DIRECT_PUSH, at, munchkin)
-    check_tenants(_tenant_hints(outcome), frozenset({munchkin}))
-    request.app[keys.LIMITER].events(credential, outcome.count)
-    return prepare(request.app, outcome)
+        content = await push.content()
+    except InvalidEncoding as exc:  # authenticated: kept as sent, not refused
+        outcome = whole_body_letter(push.body.wire, exc, Via.DIRECT_PUSH, principal, at)
+    else:
+        outcome = push_outcome(content, principal, limits_of(request), at, push.doc)
+    app[keys.LIMITER].events(principal.credential, outcome.count)
+    return await publish(request, prepare(outcome, app[keys.TOPICS]), "lead-activity")
 
 
-def require_client_certificate(request: web.Request) -> None:
-    expected = request.app[keys.SETTINGS].adobe_io.client_cert_cn
-    if expected is None:
-        return
-    transport = request.transport
-    cert = transport.get_extra_info("peercert") if transport else None
-    names = [v for rdn in (cert or {}).get("subject", ()) for k, v in rdn if k == "commonName"]
-    if expected not in names:
-        raise ClientCertificateRequired("a client certificate of Adobe I/O Events is required")
+class PushBody:
+    """A push's body, read once: before authentication when an opaque token needs the tenant the
+    body names, else after."""
+
+    def __init__(self, request: web.Request) -> None:
+        self._request = request
+        self._body: Body | None = None
+        self._content: bytes | None = None
+        self.doc: Any = NOT_DECODED  # the decoded JSON, once a depth-checked decode succeeded
+
+    @property
+    def body(self) -> Body:
+        if self._body is None:
+            raise RuntimeError("the body has not been read")
+        return self._body
+
+    async def content(self) -> bytes:
+        if self._content is None:
+            require_json(self._request)
+            self._body = await read_body(self._request)
+            self._content = decoded(self._request, self._body)
+        return self._content
+
+    async def named(self) -> str | None:
+        """The munchkin ID the body names at its top level; None when it names none or cannot be
+        read as JSON (an undecodable encoding is a 400: nothing has authenticated it yet)."""
+        content = await self.content()
+        try:
+            doc = decode_limited(content, limits_of(self._request))
+        except IngestError:  # unreadable content names no tenant
+            return None
+        self.doc = doc
+        return named_tenant(doc.get("munchkinId")) if isinstance(doc, dict) else None
 
 
 async def adobe_io(request: web.Request) -> web.Response:
@@ -217,41 +114,71 @@ async def adobe_io(request: web.Request) -> web.Response:
     require_client_certificate(request)
     require_json(request)
     body = await read_body(request)
-    if len(body) <= VALIDATION_BODY_MAX and (url := _validation_url(body)):
+    try:
+        content = decoded(request, body)
+    except InvalidEncoding as exc:
+        return await _undecodable_adobe(request, body, exc)
+    if len(content) <= VALIDATION_BODY_MAX and (url := validation_url_in(content)):
         return _log_validation_url(request, url)
-    if app[keys.SETTINGS].adobe_io.verify_signatures:
-        await verify_delivery(body, request.headers, app[keys.SIGNING_KEYS])
-    prepared = _accept_adobe(request, body)
-    del body  # not held while Kafka acknowledges
-    return await publish(request, prepared, "adobe-io")
-
-
-def _accept_adobe(request: web.Request, body: bytes) -> Prepared:
-    app = request.app
+    authenticated = await _verify_adobe(request, body, content)
     at = received_at(request)
-    try:
-        items = adobe_items(decode_limited(request, body))
-    except (MalformedJson, TooDeep, UnusableInput) as exc:
-        if not app[keys.SETTINGS].adobe_io.verify_signatures:  # nothing authenticated the body
-            if isinstance(exc, IngestError):
-                raise
-            raise InvalidDelivery(exc.detail) from exc
-        return prepare(app, _dead_letter_body(body, exc, Via.ADOBE_IO, at, None))
-    allowed = munchkins_for_recipients(items, app[keys.TENANTS])
-    credential = "adobe:" + ",".join(sorted({item.recipient or "" for item in items}))
+    outcome = adobe_outcome(
+        content, app[keys.TENANTS], limits_of(request), at, authenticated=authenticated
+    )
+    return await _publish_adobe(request, outcome)
+
+
+async def _verify_adobe(request: web.Request, body: Body, content: bytes | None) -> bool:
+    """True once a signature verifies (401 if none does); False when signatures are off, as
+    with mutual TLS, where the bytes themselves are not authenticated."""
+    if not request.app[keys.SETTINGS].adobe_io.verify_signatures:
+        return False
+    await verify_delivery(body.wire, request.headers, request.app[keys.SIGNING_KEYS], content)
+    return True
+
+
+async def _undecodable_adobe(
+    request: web.Request, body: Body, exc: InvalidEncoding
+) -> web.Response:
+    if not await _verify_adobe(request, body, None):
+        raise exc
+    at = received_at(request)
+    outcome = whole_body_letter(body.wire, exc, Via.ADOBE_IO, UNATTRIBUTED_ADOBE, at)
+    return await _publish_adobe(request, outcome)
+
+
+async def _publish_adobe(request: web.Request, outcome: Outcome) -> web.Response:
+    app = request.app
+    # The rate-limit credential of an Adobe delivery: its registrations, together.
+    credential = ",".join(sorted({p.principal.credential for p in outcome.parts})) or "adobe"
     app[keys.LIMITER].delivery(credential)
-    check_count(request, len(items))
-    default = next(iter(allowed)) if len(allowed) == 1 else None
-    outcome = normalize_adobe(items, at, default)
-    check_tenants(_tenant_hints(outcome), allowed)
     app[keys.LIMITER].events(credential, outcome.count)
-    return prepare(app, outcome)
+    return await publish(request, prepare(outcome, app[keys.TOPICS]), "adobe-io")
 
 
-def _validation_url(body: bytes) -> str | None:
+async def publish(request: web.Request, prepared: Prepared, route_name: str) -> web.Response:
+    metrics = request.app[keys.METRICS]
+    started = perf_counter()
     try:
-        return validation_url(decode_json(body))
-    except MalformedJson:
+        await request.app[keys.PUBLISHER].publish(prepared.records)
+    except PublishError as exc:
+        count_unacknowledged(metrics, prepared, perf_counter() - started)
+        log.warning(
+            "delivery not acknowledged by Kafka (%d records): %s", len(prepared.records), exc
+        )
+        raise KafkaNotAvailable(
+            f"events were not acknowledged by Kafka; retry later ({exc})"
+        ) from exc
+    count_published(metrics, prepared, route_name, perf_counter() - started)
+    deadlettered = len(prepared.dead_letters)
+    accepted = len(prepared.records) - deadlettered
+    return web.json_response({"accepted": accepted, "deadlettered": deadlettered})
+
+
+def validation_url_in(content: bytes) -> str | None:
+    try:
+        return validation_url(decode_limited(content, IntakeLimits(len(content), 4, 1)))
+    except IngestError:  # anything else is not the challenge, and intake says why
         return None
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from aiohttp import web
 
 from ingest.auth import TenantDirectory
-from ingest.limits import InFlight, RateLimiter
+from ingest.limits import InFlight, RateLimiter, Reservation
 from ingest.metrics import IngestMetrics
 from ingest.oauth import OAuthVerifier
 from ingest.settings import Settings
@@ -26,3 +26,5 @@ CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("clock")
 OAUTH = web.AppKey("oauth", OAuthVerifier)
 LIMITER = web.AppKey("limiter", RateLimiter)
 IN_FLIGHT = web.AppKey("in_flight", InFlight)
+# The delivery's place in the in-flight budget (set by the middleware for delivery routes).
+RESERVATION = web.RequestKey("reservation", Reservation)

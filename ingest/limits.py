@@ -71,7 +71,11 @@ class RateLimiter:
 class InFlight:
     """Counts deliveries being handled and the body bytes they may hold; refuses one more than
     ``limit``, or one whose body would push the total past ``max_bytes`` (a lone delivery is
-    always admitted, so a maximum-size body can still get through)."""
+    always admitted, so a maximum-size body can still get through).
+
+    A delivery reserves what its ``Content-Length`` says and grows its reservation to the decoded
+    size of a compressed body, so 7 KiB that inflate to 7 MiB count as 7 MiB.
+    """
 
     def __init__(self, limit: int, max_bytes: int) -> None:
         self.limit = limit
@@ -79,14 +83,36 @@ class InFlight:
         self.count = 0
         self.bytes = 0
 
-    def enter(self, size: int) -> None:
+    def reserve(self, size: int) -> "Reservation":
         if self.count >= self.limit or (self.count and self.bytes + size > self.max_bytes):
-            raise Overloaded(
-                f"{self.count} deliveries ({self.bytes} bytes) in flight; retry shortly"
-            )
+            raise self._full()
         self.count += 1
         self.bytes += size
+        return Reservation(self, size)
 
-    def leave(self, size: int) -> None:
-        self.count -= 1
-        self.bytes -= size
+    def _full(self) -> Overloaded:
+        return Overloaded(f"{self.count} deliveries ({self.bytes} bytes) in flight; retry shortly")
+
+
+class Reservation:
+    """One delivery's place in the in-flight budget; ``release`` gives it back exactly once."""
+
+    def __init__(self, budget: InFlight, size: int) -> None:
+        self._budget = budget
+        self.size = size
+        self._released = False
+
+    def grow(self, extra: int) -> None:
+        budget = self._budget
+        if extra <= 0:
+            return
+        if budget.count > 1 and budget.bytes + extra > budget.max_bytes:
+            raise budget._full()
+        budget.bytes += extra
+        self.size += extra
+
+    def release(self) -> None:
+        if not self._released:
+            self._released = True
+            self._budget.count -= 1
+            self._budget.bytes -= self.size

@@ -1,10 +1,17 @@
 """Parsed events → envelopes, or dead letters for what cannot become one.
 
-The CloudEvent ``type`` prefix picks the stream (PROTOCOL.md §1.5). Normalizing never raises for
-one bad event: the event becomes a ``DeadLetter`` with the reason, so the rest of the delivery is
-still accepted and nothing authenticated is lost.
+The CloudEvent ``type`` prefix picks the stream. Normalizing never raises for one bad event: the
+event becomes a ``DeadLetter`` with the reason, so the rest of the delivery is still accepted and
+nothing authenticated is lost. That holds for failures nobody foresaw too: any exception while
+normalizing one event makes it a dead letter with reason ``internal_error`` (and a warning in the
+log, since it is a bug to fix and then redrive).
+
+A dead letter is attributed to the tenant its own content names (``data.munchkinId``, an
+activity's ``munchkinId``), else to the caller's default; the tenant gate (``ingest.gate``) then
+checks that attribution like any envelope's.
 """
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,8 +21,10 @@ import orjson
 from ingest.errors import UnusableInput, shorten
 from ingest.parse import AdobeItem
 from ingest.streams import lead_activity, notifications, user_audit
-from ingest.streams.common import content_hash
+from ingest.streams.common import content_hash, named_tenant
 from pipeline.envelope import DeadLetter, Envelope, Stream, Via
+
+log = logging.getLogger(__name__)
 
 Normalizer = Callable[[dict[str, Any], str | None, str], Envelope]
 
@@ -27,8 +36,8 @@ STREAMS: tuple[tuple[str, Stream, Normalizer], ...] = (
 
 
 @dataclass
-class Outcome:
-    """What one delivery became."""
+class Normalized:
+    """What a run of events became."""
 
     envelopes: list[Envelope] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
@@ -49,8 +58,13 @@ def stream_of(type_: Any) -> tuple[Stream, Normalizer]:
 
 def _munchkin_hint(event: Any) -> str | None:
     data = event.get("data") if isinstance(event, dict) else None
-    munchkin = data.get("munchkinId") if isinstance(data, dict) else None
-    return munchkin if isinstance(munchkin, str) and munchkin else None
+    return named_tenant(data.get("munchkinId")) if isinstance(data, dict) else None
+
+
+def unforeseen(error: Exception) -> UnusableInput:
+    """An exception nobody anticipated, as a dead-letter reason: the event is kept, not lost."""
+    log.warning("normalizing an event failed unexpectedly: %s", type(error).__name__)
+    return UnusableInput("internal_error", f"normalizing failed: {type(error).__name__}")
 
 
 def dead_letter(
@@ -77,8 +91,8 @@ def dead_letter(
 
 def normalize_adobe(
     items: list[AdobeItem], received_at: str, default_munchkin: str | None
-) -> Outcome:
-    outcome = Outcome()
+) -> Normalized:
+    outcome = Normalized()
     for item in items:
         stream: Stream | None = None
         try:
@@ -88,7 +102,8 @@ def normalize_adobe(
                 )
             stream, normalizer = stream_of(item.cloudevent.get("type"))
             outcome.envelopes.append(normalizer(item.cloudevent, item.adobe_event_id, received_at))
-        except UnusableInput as error:
+        except Exception as exc:
+            error = exc if isinstance(exc, UnusableInput) else unforeseen(exc)
             munchkin = _munchkin_hint(item.cloudevent) or default_munchkin
             outcome.dead_letters.append(
                 dead_letter(
@@ -98,21 +113,23 @@ def normalize_adobe(
     return outcome
 
 
-def normalize_direct_push(activities: list[Any], munchkin_id: str, received_at: str) -> Outcome:
-    outcome = Outcome()
+def normalize_direct_push(activities: list[Any], munchkin_id: str, received_at: str) -> Normalized:
+    outcome = Normalized()
     for activity in activities:
         try:
             outcome.envelopes.append(
                 lead_activity.from_direct_push(activity, munchkin_id, received_at)
             )
-        except UnusableInput as error:
+        except Exception as exc:
+            error = exc if isinstance(exc, UnusableInput) else unforeseen(exc)
+            named = activity.get("munchkinId") if isinstance(activity, dict) else None
             outcome.dead_letters.append(
                 dead_letter(
                     activity,
                     error,
                     Via.DIRECT_PUSH,
                     received_at,
-                    munchkin=munchkin_id,
+                    munchkin=named_tenant(named) or munchkin_id,
                     stream=Stream.LEAD_ACTIVITY,
                 )
             )

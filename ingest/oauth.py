@@ -5,9 +5,16 @@ JWT access tokens are verified with PyJWT against the issuer's JWKS: only the co
 asymmetric algorithms (never ``none``, never HMAC, so a public key cannot be used as an HMAC
 secret), ``iss``, ``aud``, ``exp``/``nbf`` with a small leeway, and optionally the client id
 (``azp``/``client_id``/``sub``). Opaque tokens are checked by RFC 7662 introspection with the
-tenant's client credentials. JWKS and introspection answers are cached; an unknown ``kid``
-refetches the JWKS at most once per ``jwks_min_refetch_s``. When the identity provider cannot be
-reached nothing is accepted: the answer is 503 so Marketo retries.
+tenant's client credentials, and only at the identity provider of the tenant the delivery names
+(its ``munchkinId``): a token is never shown to another tenant's IdP, and a delivery that names no
+tenant is not introspected at all. Tenants that share one IdP each configure the same
+``introspection_url`` with their own distinct ``client_ids``, so an active token still maps to
+one tenant (the configuration is refused otherwise).
+
+JWKS and introspection answers are cached. An unknown ``kid`` refetches the JWKS at most once per
+``jwks_min_refetch_s``, and single-flight: the decision is re-taken inside the lock, so a burst of
+tokens with unknown ``kid``s waits for one fetch instead of making one each. When the identity
+provider cannot be reached nothing is accepted: the answer is 503 so Marketo retries.
 """
 
 import asyncio
@@ -15,7 +22,7 @@ import base64
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,10 +91,12 @@ class JwksCache:
         self._lock = asyncio.Lock()
 
     async def key(self, kid: str | None) -> IssuerKey:
-        now = self._clock()
-        stale = self._fetched_at is None or now - self._fetched_at > self._client.jwks_ttl_s
-        if stale or (kid not in self._keys and self._may_refetch(now)):
-            await self._refresh()
+        asked_at = self._clock()
+        if self._needs_fetch(kid, asked_at):
+            async with self._lock:
+                # Re-decided under the lock: whoever held it may have fetched what we need.
+                if self._needs_fetch(kid, asked_at):
+                    await self._refresh()
         found = self._keys.get(kid)
         if found is None and kid is None and len(self._keys) == 1:
             found = next(iter(self._keys.values()))
@@ -95,18 +104,22 @@ class JwksCache:
             raise InvalidToken(f"the token's key id {shorten(kid)} is not in the issuer's JWKS")
         return found
 
-    def _may_refetch(self, now: float) -> bool:
-        return self._fetched_at is None or now - self._fetched_at >= self._client.jwks_min_refetch_s
+    def _needs_fetch(self, kid: str | None, asked_at: float) -> bool:
+        fetched_at = self._fetched_at
+        if fetched_at is None or self._clock() - fetched_at > self._client.jwks_ttl_s:
+            return True
+        if kid in self._keys or fetched_at >= asked_at:  # fetched since we asked: that is news
+            return False
+        return self._clock() - fetched_at >= self._client.jwks_min_refetch_s
 
     async def _refresh(self) -> None:
-        async with self._lock:
-            uri = self._jwks_uri or await self._discover()
-            document = await fetch_json(self._session, "GET", uri, self._client.http_timeout_s)
-            self._fetched_at = self._clock()
-            self._keys = parse_jwks(document)
-            if not self._keys:
-                raise IdentityProviderUnavailable("the issuer's JWKS holds no usable key")
-            log.info("loaded %d signing key(s) for issuer %s", len(self._keys), self._issuer)
+        uri = self._jwks_uri or await self._discover()
+        document = await fetch_json(self._session, "GET", uri, self._client.http_timeout_s)
+        self._fetched_at = self._clock()
+        self._keys = parse_jwks(document)
+        if not self._keys:
+            raise IdentityProviderUnavailable("the issuer's JWKS holds no usable key")
+        log.info("loaded %d signing key(s) for issuer %s", len(self._keys), self._issuer)
 
     async def _discover(self) -> str:
         url = self._issuer.rstrip("/") + "/.well-known/openid-configuration"
@@ -204,10 +217,12 @@ class OAuthVerifier:
     def enabled(self) -> bool:
         return bool(self._tenants)
 
-    async def tenant_for(self, token: str) -> str:
+    async def tenant_for(self, token: str, named: Callable[[], Awaitable[str | None]]) -> str:
+        """The one tenant the token belongs to; ``named`` tells which tenant the delivery names,
+        and is only awaited for an opaque token (it may read the body)."""
         if token.count(".") == 2:
             return await self._verify_jwt(token)
-        return await self._introspect(token)
+        return await self._introspect(token, await named())
 
     async def _verify_jwt(self, token: str) -> str:
         try:
@@ -226,16 +241,21 @@ class OAuthVerifier:
         claims = verify_claims(token, key, alg, tenant.settings)
         return _pick([tenant], client_of(claims)).munchkin_id
 
-    async def _introspect(self, token: str) -> str:
-        digest = hashlib.sha256(token.encode()).digest()
+    async def _introspect(self, token: str, named: str | None) -> str:
+        if named is None:
+            raise InvalidToken(
+                "an opaque token is checked only at the identity provider of the tenant the "
+                "delivery names, and this delivery names no munchkinId"
+            )
+        tenant = next((t for t in self._tenants if t.munchkin_id == named), None)
+        if tenant is None or not tenant.settings.introspection_url:
+            raise InvalidToken(f"tenant {shorten(named)} does not accept opaque tokens")
+        digest = hashlib.sha256(f"{named}\n{token}".encode()).digest()
         cached = self._introspected.get(digest)
         now = self._clock()
         if cached and cached[0] > now:
             return self._cached_result(cached[1])
-        munchkin = None
-        for tenant in self._tenants:
-            if tenant.settings.introspection_url and (munchkin := await self._ask(tenant, token)):
-                break
+        munchkin = await self._ask(tenant, token)
         ttl = self._client.introspection_cache_s if munchkin else NEGATIVE_CACHE_S
         if len(self._introspected) > 10_000:
             self._introspected.clear()
@@ -245,7 +265,7 @@ class OAuthVerifier:
     @staticmethod
     def _cached_result(munchkin: str | None) -> str:
         if munchkin is None:
-            raise InvalidToken("the token is not active for any tenant")
+            raise InvalidToken("the token is not active for the tenant the delivery names")
         return munchkin
 
     async def _ask(self, tenant: OAuthTenant, token: str) -> str | None:

@@ -1,12 +1,19 @@
 """``datastreams redrive``: re-publish dead-lettered events once the code that refused them is
 fixed.
 
-Each dead letter's raw bytes go through today's parser and normalizer again. What now becomes
-envelopes is published to its stream topic, exactly as the ingress would have; what still cannot
-be normalized stays where it is and is reported with today's reason. Idempotent: every redriven
-dead letter is recorded (by its topic-partition-offset) in the compacted ledger topic
-``<prefix>.dead-letter-redriven``, and later runs skip it; the envelope ids are the same ones the
-ingress would have given, so consumers deduplicate even a redrive that crashed half-way.
+Each dead letter's raw bytes go through today's intake again (``ingest.intake``: the same
+limits, parser, normalizer and tenant gate as the live routes), under the principal that
+delivered it, rebuilt from today's configuration: the ``dl_principal`` header (``push:<munchkin>``
+or ``adobe:...``; letters written before it existed fall back to ``munchkin_id``). A direct-push
+letter may publish only for its principal's tenant; an Adobe letter's events each for their own
+recipient's tenants. What now becomes envelopes is published to its stream topic, exactly as the
+ingress would have; what still cannot be normalized stays where it is and is reported with
+today's reason; what the gate or a limit refuses stays too, reported as refused.
+
+Idempotent: every redriven dead letter is recorded (by its topic-partition-offset) in the
+compacted ledger topic ``<prefix>.dead-letter-redriven``, and later runs skip it; the envelope ids
+are the same ones the ingress would have given, so consumers deduplicate even a redrive that
+crashed half-way.
 Filters: tenant (munchkin ID), reason, receive time; ``--dry-run`` publishes nothing.
 """
 
@@ -21,9 +28,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
-from ingest.errors import MalformedJson, UnusableInput
-from ingest.normalize import Outcome, dead_letter, normalize_adobe, normalize_direct_push
-from ingest.parse import adobe_items, decode_json
+from ingest.auth import TenantDirectory
+from ingest.errors import IngestError, MalformedJson, TenantMismatch, shorten
+from ingest.gate import Outcome, Principal
+from ingest.intake import Admission, adobe_outcome, push_outcome
+from ingest.parse import decode_json
 from ingest.streams.common import parse_time
 from pipeline.admin import create_missing, partitions_of, wait_writable
 from pipeline.envelope import Via
@@ -65,13 +74,15 @@ class RedriveReport:
     redriven: int = 0
     envelopes: int = 0
     still_unusable: dict[str, int] = field(default_factory=dict)
+    refused: dict[str, int] = field(default_factory=dict)
 
     def line(self) -> str:
         still = ", ".join(f"{k}={v}" for k, v in sorted(self.still_unusable.items())) or "none"
+        refused = ", ".join(f"{k}={v}" for k, v in sorted(self.refused.items())) or "none"
         return (
             f"examined {self.examined}, matched {self.matched}, already redriven "
             f"{self.already_redriven}, redriven {self.redriven} ({self.envelopes} envelopes), "
-            f"still unusable: {still}"
+            f"still unusable: {still}, refused: {refused}"
         )
 
 
@@ -85,31 +96,36 @@ def ledger_topic(topics: Topics) -> Topic:
     )
 
 
-def renormalize(raw: bytes, headers: dict[str, str], received_at: str) -> Outcome:
-    """Today's answer for a dead letter's raw bytes: envelopes, or dead letters with reasons."""
-    munchkin = headers.get("munchkin_id")
-    munchkin = None if munchkin in (None, "unknown") else munchkin
+def push_principal(headers: dict[str, str], directory: TenantDirectory) -> Principal:
+    """The principal of a direct-push letter, as today's configuration knows it; 403 if none."""
+    credential = headers.get("dl_principal") or f"push:{headers.get('munchkin_id', '')}"
+    munchkin = credential.removeprefix("push:")
+    if not credential.startswith("push:") or munchkin not in directory.tenants:
+        raise TenantMismatch(f"{shorten(credential)} is not a configured direct-push tenant")
+    return Principal.push(munchkin)
+
+
+def renormalize(
+    raw: bytes, headers: dict[str, str], received_at: str, admission: Admission
+) -> Outcome:
+    """Today's answer for a dead letter's raw bytes: a gated outcome, or a refusal (raised)."""
+    limits = admission.limits
+    if headers.get("via") == Via.DIRECT_PUSH.value:
+        principal = push_principal(headers, admission.directory)
+        # One activity's letter is checked as it stood in its push: inside "activities".
+        content = raw if _is_whole_push(raw) else b'{"activities":[' + raw + b"]}"
+        return push_outcome(content, principal, limits, received_at)
+    # One event's letter is checked as it stood in its batch: inside an array.
+    content = raw if raw.lstrip()[:1] == b"[" else b"[" + raw + b"]"
+    return adobe_outcome(content, admission.directory, limits, received_at, authenticated=True)
+
+
+def _is_whole_push(raw: bytes) -> bool:
     try:
         doc = decode_json(raw)
-    except MalformedJson as exc:
-        return _unusable(exc.code, exc.detail)
-    if headers.get("via") == Via.DIRECT_PUSH.value:
-        if isinstance(doc, dict) and "activities" in doc:
-            doc = doc["activities"]
-        activities = doc if isinstance(doc, list) else [doc]
-        if not munchkin:
-            return _unusable("missing_munchkin_id", "the dead letter names no tenant")
-        return normalize_direct_push(activities, munchkin, received_at)
-    try:
-        items = adobe_items(doc)
-    except UnusableInput as exc:
-        return _unusable(exc.reason, exc.detail)
-    return normalize_adobe(items, received_at, munchkin)
-
-
-def _unusable(reason: str, detail: str) -> Outcome:
-    letter = dead_letter(b"", UnusableInput(reason, detail), Via.ADOBE_IO, "", munchkin=None)
-    return Outcome(dead_letters=[letter])
+    except MalformedJson:
+        return True  # kept whole: it was a body that did not parse
+    return isinstance(doc, list) or (isinstance(doc, dict) and "activities" in doc)
 
 
 def _headers(record: ConsumerRecord[Any, Any]) -> dict[str, str]:
@@ -150,7 +166,12 @@ async def read_all(kafka: KafkaSettings, topic: str) -> list[ConsumerRecord[Any,
 
 
 async def redrive(
-    kafka: KafkaSettings, topics: Topics, chosen: RedriveFilter, *, dry_run: bool
+    kafka: KafkaSettings,
+    topics: Topics,
+    admission: Admission,
+    chosen: RedriveFilter,
+    *,
+    dry_run: bool,
 ) -> RedriveReport:
     ledger = ledger_topic(topics)
     admin = AIOKafkaAdminClient(**client_options(kafka))
@@ -172,7 +193,7 @@ async def redrive(
         if ledger_key(letter) in done:
             report.already_redriven += 1
             continue
-        records += _redrive_one(letter, headers, topics, ledger, report)
+        records += _redrive_one(letter, headers, topics, ledger, admission, report)
     if dry_run or not records:
         return report
     async with Publisher(kafka, topics, create_topics=False) as publisher:
@@ -192,16 +213,24 @@ def _redrive_one(
     headers: dict[str, str],
     topics: Topics,
     ledger: Topic,
+    admission: Admission,
     report: RedriveReport,
 ) -> Sequence[OutboundRecord]:
     received_at = headers.get("received_at") or ""
-    outcome = renormalize(letter.value or b"", headers, received_at)
-    if outcome.dead_letters:  # redrive all of a letter or none of it
-        for d in outcome.dead_letters:
+    try:
+        outcome = renormalize(letter.value or b"", headers, received_at, admission)
+    except IngestError as exc:  # the gate or a limit refuses it today: it stays a dead letter
+        report.refused[exc.code] = report.refused.get(exc.code, 0) + 1
+        log.warning("redrive refused the dead letter at offset %d: %s", letter.offset, exc.code)
+        return []
+    dead_letters = outcome.dead_letters()
+    if dead_letters:  # redrive all of a letter or none of it
+        for d in dead_letters:
             report.still_unusable[d.reason] = report.still_unusable.get(d.reason, 0) + 1
         return []
+    envelopes = outcome.envelopes()
     report.redriven += 1
-    report.envelopes += len(outcome.envelopes)
-    marker = orjson.dumps({"envelopes": [e.id for e in outcome.envelopes]})
+    report.envelopes += len(envelopes)
+    marker = orjson.dumps({"envelopes": [e.id for e in envelopes]})
     done = OutboundRecord(ledger.name, ledger_key(letter), marker, (), letter.timestamp)
-    return [*(route(e, topics) for e in outcome.envelopes), done]
+    return [*(route(e, topics) for e in envelopes), done]

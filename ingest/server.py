@@ -15,7 +15,7 @@ from collections.abc import Awaitable
 from aiohttp import web
 
 from ingest import keys
-from ingest.app import create_app
+from ingest.app import RUNNER_OPTIONS, create_app
 from ingest.settings import ServerSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,7 @@ async def serve(settings: Settings, shutdown: Awaitable[object]) -> None:
         shutdown_timeout=server.drain_timeout_s,
         access_log=None,
         keepalive_timeout=server.idle_timeout_s,
+        **RUNNER_OPTIONS,
     )
     await runner.setup()
     try:

@@ -1,4 +1,4 @@
-"""Adobe I/O Events digital signatures (PROTOCOL.md §2.4).
+"""Adobe I/O Events digital signatures.
 
 Each POST carries two base64 RSA-SHA256 (PKCS#1 v1.5) signatures over the raw body and the
 relative paths of the two public keys that verify them; the delivery is authentic if either
@@ -143,17 +143,24 @@ class PublicKeyCache:
         return load_public_key(pem)
 
 
-async def verify_delivery(body: bytes, headers: Mapping[str, str], keys: PublicKeyCache) -> None:
-    """Return if either signature verifies; 401 if none does; 503 if no key could be fetched."""
+async def verify_delivery(
+    body: bytes, headers: Mapping[str, str], keys: PublicKeyCache, decoded: bytes | None = None
+) -> None:
+    """Return if either signature verifies; 401 if none does; 503 if no key could be fetched.
+
+    The signature is over the bytes sent. Whether Adobe would sign a compressed body's bytes or
+    its content is not documented, so ``decoded`` (the content of a compressed body) is tried
+    after the bytes sent, and only when they fail."""
     unavailable = 0
     signed = signatures_from(headers)
+    candidates = (body,) if decoded is None or decoded is body else (body, decoded)
     for entry in signed:
         try:
             key = await keys.get(entry.key_path)
         except KeyFetchFailed:
             unavailable += 1
             continue
-        if verifies(key, entry.signature, body):
+        if any(verifies(key, entry.signature, candidate) for candidate in candidates):
             return
     if unavailable == len(signed):
         raise SigningKeysUnavailable("the signing public keys could not be fetched; retry later")

@@ -139,15 +139,25 @@ def _check_unique(tenants: list[Tenant]) -> None:
     for t in tenants:
         if t.oauth:
             by_issuer.setdefault(t.oauth.issuer, []).append(t.oauth)
-    for issuer, configs in by_issuer.items():
-        if len(configs) < 2:
-            continue
-        clients = [c for o in configs for c in o.client_ids]
-        if any(not o.client_ids for o in configs) or len(set(clients)) != len(clients):
-            raise ConfigError(
-                f"Config 'tenants': several tenants trust issuer {issuer!r}; each needs its own "
-                "distinct oauth.client_ids so a token maps to exactly one tenant."
-            )
+    by_introspection: dict[str, list[OAuthSettings]] = {}
+    for t in tenants:
+        if t.oauth and t.oauth.introspection_url:
+            by_introspection.setdefault(t.oauth.introspection_url, []).append(t.oauth)
+    for what, shared in (("issuer", by_issuer), ("introspection_url", by_introspection)):
+        for where, configs in shared.items():
+            _check_distinct_clients(what, where, configs)
+
+
+def _check_distinct_clients(what: str, where: str, configs: list[OAuthSettings]) -> None:
+    """Tenants sharing one identity provider must tell its tokens apart by client id."""
+    if len(configs) < 2:
+        return
+    clients = [c for o in configs for c in o.client_ids]
+    if any(not o.client_ids for o in configs) or len(set(clients)) != len(clients):
+        raise ConfigError(
+            f"Config 'tenants': several tenants share oauth.{what} {where!r}; each needs its own "
+            "distinct oauth.client_ids so a token maps to exactly one tenant."
+        )
 
 
 def read_tenants(doc: Mapping[str, Any], env: Mapping[str, str]) -> tuple[Tenant, ...]:

@@ -155,17 +155,23 @@ def route(envelope: Envelope, topics: Topics) -> OutboundRecord:
     )
 
 
-def route_dead_letter(letter: DeadLetter, topics: Topics) -> OutboundRecord:
+def route_dead_letter(
+    letter: DeadLetter, topics: Topics, principal: str | None = None
+) -> OutboundRecord:
+    """``principal``: the credential that delivered it (``push:<munchkin>``, ``adobe:<client>``),
+    so that a redrive puts it through the same tenant gate."""
     munchkin = letter.munchkinid or "unknown"
     headers: Headers = (
         ("ce_id", letter.id.encode()),
         ("dl_reason", letter.reason.encode()),
-        ("dl_detail", letter.detail.encode()[:1024]),
+        ("dl_detail", letter.detail.encode(errors="replace")[:1024]),
         ("munchkin_id", munchkin.encode()),
         ("stream", (letter.stream.value if letter.stream else "unknown").encode()),
         ("via", letter.via.value.encode()),
         ("received_at", letter.receivedat.encode()),
     )
+    if principal is not None:
+        headers += (("dl_principal", principal.encode()),)
     return OutboundRecord(
         topic=topics.dead_letter.name,
         key=munchkin.encode(),

@@ -13,7 +13,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
-from ingest.app import create_app
+from ingest.app import RUNNER_OPTIONS, create_app
+from ingest.intake import Admission
 from ingest.keys import PUBLISHER, TOPICS
 from ingest.secrets import ApiToken
 from ingest.settings import AdobeIoSettings, ServerSettings, Settings
@@ -102,7 +103,13 @@ class Ingress:
     topics: Topics
     bootstrap: str
     signer: Signer
+    settings: Settings
     consumers: list[AIOKafkaConsumer] = field(default_factory=list)
+
+    @property
+    def admission(self) -> Admission:
+        """What the gate admits with this ingress' configuration (for redrive and the like)."""
+        return Admission.of(self.settings.tenants, self.settings.server)
 
     async def post_adobe(self, doc: Any, **headers: str) -> Any:
         body = doc if isinstance(doc, bytes) else orjson.dumps(doc)
@@ -134,12 +141,14 @@ async def make_ingress(kafka_bootstrap: str, signer: Signer) -> AsyncIterator[In
         bootstrap = overrides.pop("bootstrap", kafka_bootstrap)
         settings = ingress_settings(bootstrap, signer.base_url, **overrides)
         app = create_app(settings)
-        client = TestClient(TestServer(app, host="127.0.0.1"))
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server(**RUNNER_OPTIONS)  # as serve() runs it: the app decodes bodies
+        client = TestClient(server)
         await client.start_server()
         started.append(client)
         if wait_ready:
             await app[PUBLISHER].wait_ready(30)
-        return Ingress(client, app[TOPICS], bootstrap, signer)
+        return Ingress(client, app[TOPICS], bootstrap, signer, settings)
 
     yield start
     for client in started:

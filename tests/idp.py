@@ -51,6 +51,7 @@ class IdentityProvider:
         self.down = False
         self.jwks_fetches = 0
         self.opaque: dict[str, dict[str, Any]] = {}
+        self.introspected: list[str] = []  # every token this IdP was asked about, in order
         self.app = web.Application()
         self.app.router.add_get("/.well-known/openid-configuration", self._discovery)
         self.app.router.add_get("/jwks", self._jwks)
@@ -120,4 +121,6 @@ class IdentityProvider:
         if auth != f"Basic {expected}":
             return web.json_response({"error": "invalid_client"}, status=401)
         form = await request.post()
-        return web.json_response(self.opaque.get(str(form.get("token")), {"active": False}))
+        token = str(form.get("token"))
+        self.introspected.append(token)
+        return web.json_response(self.opaque.get(token, {"active": False}))

@@ -21,13 +21,21 @@ def require_data(cloudevent: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def named_tenant(value: Any) -> str | None:
+    """The munchkin ID a field names, as the envelope would carry it; None if it names none."""
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
 def require_munchkin(data: dict[str, Any]) -> str:
-    munchkin = data.get("munchkinId")
-    if not isinstance(munchkin, str) or not munchkin.strip():
+    munchkin = named_tenant(data.get("munchkinId"))
+    if munchkin is None:
         raise UnusableInput(
-            "missing_munchkin_id", f"'data.munchkinId' must be a string, got {shorten(munchkin)}"
+            "missing_munchkin_id",
+            f"'data.munchkinId' must be a string, got {shorten(data.get('munchkinId'))}",
         )
-    return munchkin.strip()
+    return munchkin
 
 
 def identifier(value: Any) -> str | None:
@@ -69,17 +77,21 @@ def format_time(moment: datetime) -> str:
 
 
 def parse_time(value: Any, field: str) -> datetime:
-    """Lenient: RFC 3339, ISO 8601 with a space and no zone (User Audit), epoch s or ms."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = value / 1000 if value > 10**11 else value
-        return datetime.fromtimestamp(seconds, UTC)
-    if isinstance(value, str):
-        try:
+    """Lenient: RFC 3339, ISO 8601 with a space and no zone (User Audit), epoch s or ms.
+
+    Only moments that can be written back as UTC are times: 1e300, or 9999-12-31 at UTC-14, would
+    overflow later (``fromtimestamp``, ``astimezone``), so they are refused here."""
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            seconds = value / 1000 if value > 10**11 else value
+            return datetime.fromtimestamp(seconds, UTC)
+        if isinstance(value, str):
             moment = datetime.fromisoformat(value.strip())
-        except ValueError:
-            pass
-        else:
-            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            moment.astimezone(UTC)
+            return moment
+    except (ValueError, OverflowError, OSError):
+        pass
     raise UnusableInput("invalid_time", f"'{field}' is not a date-time: {shorten(value)}")
 
 

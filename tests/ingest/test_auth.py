@@ -2,12 +2,12 @@ import pytest
 
 from ingest.auth import (
     TenantDirectory,
-    check_tenants,
-    munchkins_for_recipients,
     presented_token,
-    tenant_for_push,
+    principal_for_push,
+    principal_for_recipient,
 )
-from ingest.errors import InvalidToken, MissingCredentials, TenantMismatch, WrongRecipient
+from ingest.errors import InvalidToken, MissingCredentials, WrongRecipient
+from ingest.gate import Principal
 from ingest.oauth import OAuthVerifier
 from ingest.parse import adobe_items
 from ingest.secrets import ApiToken, Secret
@@ -27,43 +27,63 @@ DIRECTORY = TenantDirectory.from_tenants(
 NO_OAUTH = OAuthVerifier(None, [], OAuthClientSettings())  # type: ignore[arg-type]
 
 
+async def names_nothing() -> str | None:
+    raise AssertionError("a static token never needs the body's tenant")
+
+
+async def tenant_for_push(header: str | None) -> str:
+    principal = await principal_for_push(header, DIRECTORY, NO_OAUTH, names_nothing)
+    assert principal.credential == "push:" + next(iter(principal.tenants))
+    return next(iter(principal.tenants))
+
+
 @pytest.mark.parametrize("header", [f"Bearer {TOKEN}", TOKEN, f"bearer  {TOKEN} "])
 async def test_bearer_and_bare_tokens(header: str) -> None:
-    assert await tenant_for_push(header, DIRECTORY, NO_OAUTH) == p.MUNCHKIN
+    assert await tenant_for_push(header) == p.MUNCHKIN
 
 
 @pytest.mark.parametrize("header", [None, "", "   "])
 async def test_missing_credentials(header: str | None) -> None:
     with pytest.raises(MissingCredentials):
-        await tenant_for_push(header, DIRECTORY, NO_OAUTH)
+        await tenant_for_push(header)
 
 
 @pytest.mark.parametrize("header", ["Bearer wrong", TOKEN[:-1], f"Basic {TOKEN}", TOKEN + "x"])
 async def test_invalid_tokens(header: str) -> None:
     with pytest.raises(InvalidToken):
-        await tenant_for_push(header, DIRECTORY, NO_OAUTH)
+        await tenant_for_push(header)
 
 
 def test_presented_token_strips_scheme() -> None:
     assert presented_token("Bearer abc") == "abc"
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer s\udcffecret",  # what aiohttp makes of non-UTF-8 header bytes
+        "Bearer caf\u00e9-token-0123456789",
+        "tok\u0000en",
+        "Bearer \u200btoken0123456789",
+    ],
+)
+def test_tokens_must_be_visible_ascii(header: str) -> None:
+    with pytest.raises(InvalidToken, match="visible ASCII"):
+        presented_token(header)
+
+
 def test_recipient_maps_to_every_munchkin_of_its_org() -> None:
-    items = adobe_items([p.lads_event(), p.lads_event(old_names=True)])
-    assert munchkins_for_recipients(items, DIRECTORY) == {p.MUNCHKIN, p.SANDBOX}
+    [item] = adobe_items([p.lads_event()])
+    principal = principal_for_recipient(item.recipient, 0, DIRECTORY)
+    assert principal == Principal(f"adobe:{p.CLIENT_ID}", frozenset({p.MUNCHKIN, p.SANDBOX}))
+    assert principal.sole_tenant is None
 
 
 @pytest.mark.parametrize("client", ["unknown-client", ""])
 def test_unknown_or_missing_recipient_is_refused(client: str) -> None:
-    items = adobe_items([p.lads_event(), p.lads_event(client_id=client)])
-    with pytest.raises(WrongRecipient):
-        munchkins_for_recipients(items, DIRECTORY)
-
-
-def test_tenant_outside_the_set_is_refused() -> None:
-    check_tenants([p.MUNCHKIN, None], frozenset({p.MUNCHKIN}))
-    with pytest.raises(TenantMismatch):
-        check_tenants([p.MUNCHKIN, "999-OTH-999"], frozenset({p.MUNCHKIN}))
+    [item] = adobe_items([p.lads_event(client_id=client)])
+    with pytest.raises(WrongRecipient, match="event 3"):
+        principal_for_recipient(item.recipient, 3, DIRECTORY)
 
 
 def test_secrets_never_show_themselves() -> None:

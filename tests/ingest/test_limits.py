@@ -43,24 +43,36 @@ def test_a_delivery_larger_than_the_burst_is_not_refused_forever() -> None:
 
 def test_in_flight_sheds_beyond_its_limit() -> None:
     gate = InFlight(2, max_bytes=1000)
-    gate.enter(10)
-    gate.enter(10)
+    first = gate.reserve(10)
+    gate.reserve(10)
     with pytest.raises(Overloaded):
-        gate.enter(10)
-    gate.leave(10)
-    gate.enter(10)
+        gate.reserve(10)
+    first.release()
+    first.release()  # once only: a second release must not free someone else's place
+    gate.reserve(10)
+    with pytest.raises(Overloaded):
+        gate.reserve(10)
 
 
 def test_in_flight_bounds_body_bytes_but_admits_a_lone_large_body() -> None:
     gate = InFlight(10, max_bytes=1000)
-    gate.enter(5000)  # alone: admitted
+    lone = gate.reserve(5000)  # alone: admitted
     with pytest.raises(Overloaded):
-        gate.enter(1)
-    gate.leave(5000)
-    gate.enter(600)
+        gate.reserve(1)
+    lone.release()
+    gate.reserve(600)
     with pytest.raises(Overloaded):
-        gate.enter(600)
-    gate.enter(400)
+        gate.reserve(600)
+    gate.reserve(400)
+
+
+def test_a_lone_reservation_may_grow_past_the_budget() -> None:
+    gate = InFlight(10, max_bytes=1000)
+    lone = gate.reserve(10)
+    lone.grow(5000)
+    assert gate.bytes == 5010
+    lone.release()
+    assert (gate.count, gate.bytes) == (0, 0)
 
 
 @pytest.mark.parametrize(

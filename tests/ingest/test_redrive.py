@@ -44,12 +44,12 @@ async def test_redrive_publishes_what_is_fixed_once(ingress: Ingress) -> None:
     kafka = KafkaSettings(bootstrap_servers=ingress.bootstrap)
     lead_topic = ingress.topics.lead_activity.name
 
-    dry = await redrive(kafka, ingress.topics, RedriveFilter(), dry_run=True)
+    dry = await redrive(kafka, ingress.topics, ingress.admission, RedriveFilter(), dry_run=True)
     assert (dry.examined, dry.matched, dry.redriven) == (2, 2, 1)
     assert dry.still_unusable == {"missing_lead_id": 1}
     assert len(await ingress.records(lead_topic)) == 0
 
-    first = await redrive(kafka, ingress.topics, RedriveFilter(), dry_run=False)
+    first = await redrive(kafka, ingress.topics, ingress.admission, RedriveFilter(), dry_run=False)
     assert (first.redriven, first.envelopes) == (1, 1)
     [record] = await ingress.records(lead_topic)
     envelope = Envelope.from_json(record.value)
@@ -58,7 +58,7 @@ async def test_redrive_publishes_what_is_fixed_once(ingress: Ingress) -> None:
     assert record.key == f"{p.MUNCHKIN}:884201".encode()
     assert len(await ingress.records(ledger_topic(ingress.topics).name)) == 1
 
-    again = await redrive(kafka, ingress.topics, RedriveFilter(), dry_run=False)
+    again = await redrive(kafka, ingress.topics, ingress.admission, RedriveFilter(), dry_run=False)
     assert (again.already_redriven, again.redriven) == (1, 0)
     assert len(await ingress.records(lead_topic)) == 1
 
@@ -75,7 +75,7 @@ async def test_redrive_filters(ingress: Ingress) -> None:
         RedriveFilter(until=datetime(2026, 3, 3, tzinfo=UTC)): 1,
     }
     for chosen, matched in cases.items():
-        report = await redrive(kafka, ingress.topics, chosen, dry_run=True)
+        report = await redrive(kafka, ingress.topics, ingress.admission, chosen, dry_run=True)
         assert report.matched == matched, chosen
 
 
@@ -88,7 +88,7 @@ async def test_direct_push_dead_letters_are_redriven_with_their_tenant(ingress: 
     async with Publisher(kafka, ingress.topics, create_topics=False) as publisher:
         await publisher.wait_ready(30)
         await publisher.publish([route_dead_letter(letter, ingress.topics)])
-    report = await redrive(kafka, ingress.topics, RedriveFilter(), dry_run=False)
+    report = await redrive(kafka, ingress.topics, ingress.admission, RedriveFilter(), dry_run=False)
     assert (report.redriven, report.envelopes) == (1, 2)
     records = await ingress.records(ingress.topics.lead_activity.name)
     assert {r.key.partition(b":")[0] for r in records} == {p.MUNCHKIN.encode()}

@@ -1,0 +1,140 @@
+"""Bytes of a delivery → the gated ``Outcome`` to publish: the one boundary every path into Kafka
+goes through (the HTTP routes, redrive, and later the journal and backfill).
+
+Every failure of decoding, parsing and normalizing ends here in its documented outcome: before
+authentication a 4xx (an ``IngestError``), after it a dead letter. What it returns has passed the
+tenant gate; what it raises is a refusal of the whole delivery (403, 413, or a 400 when nothing
+authenticated the bytes).
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ingest.auth import TenantDirectory, principal_for_recipient
+from ingest.errors import (
+    IngestError,
+    InvalidDelivery,
+    MalformedJson,
+    PayloadTooLarge,
+    TooDeep,
+    TooManyEvents,
+    UnusableInput,
+)
+from ingest.gate import UNATTRIBUTED_ADOBE, Outcome, Part, Principal, admit
+from ingest.normalize import dead_letter, normalize_adobe, normalize_direct_push
+from ingest.parse import adobe_items, decode_json, deeper_than, direct_push
+from ingest.settings import ServerSettings
+from ingest.streams.common import named_tenant
+from ingest.tenant_settings import Tenant
+from pipeline.envelope import Via
+
+NOT_DECODED: Any = object()  # the caller has not decoded the JSON yet
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeLimits:
+    """The limits a delivery's content must keep, whichever path brings it."""
+
+    max_body_bytes: int
+    max_json_depth: int
+    max_events: int
+
+    @classmethod
+    def of(cls, server: ServerSettings) -> "IntakeLimits":
+        return cls(server.max_body_bytes, server.max_json_depth, server.max_events_per_delivery)
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """What a path into Kafka needs to admit a delivery: today's tenants and limits."""
+
+    directory: TenantDirectory
+    limits: IntakeLimits
+
+    @classmethod
+    def of(cls, tenants: Iterable[Tenant], server: ServerSettings) -> "Admission":
+        return cls(TenantDirectory.from_tenants(tenants), IntakeLimits.of(server))
+
+
+def decode_limited(content: bytes, limits: IntakeLimits) -> Any:
+    """JSON with a nesting limit; deeper input is refused before anything walks it further."""
+    if len(content) > limits.max_body_bytes:
+        raise PayloadTooLarge(f"body of {len(content)} bytes exceeds {limits.max_body_bytes}")
+    doc = decode_json(content)
+    if deeper_than(doc, limits.max_json_depth):
+        raise TooDeep(f"JSON nests deeper than {limits.max_json_depth} levels")
+    return doc
+
+
+def check_count(count: int, limits: IntakeLimits) -> None:
+    if count > limits.max_events:
+        raise TooManyEvents(f"{count} events in one delivery; at most {limits.max_events}")
+
+
+def unusable(exc: IngestError | UnusableInput) -> UnusableInput:
+    return exc if isinstance(exc, UnusableInput) else UnusableInput(exc.code, exc.detail)
+
+
+def whole_body_letter(
+    content: bytes, exc: IngestError | UnusableInput, via: Via, principal: Principal, at: str
+) -> Outcome:
+    """A body nothing could be read from (unparseable, too deep, undecodable), kept whole, as
+    sent, under the principal that sent it."""
+    letter = dead_letter(content, unusable(exc), via, at, munchkin=principal.sole_tenant)
+    return gated(Outcome([Part(principal, dead_letters=[letter])]))
+
+
+def push_outcome(
+    content: bytes, principal: Principal, limits: IntakeLimits, at: str, doc: Any = NOT_DECODED
+) -> Outcome:
+    """A direct push authenticated as ``principal``."""
+    try:
+        push = direct_push(decode_limited(content, limits) if doc is NOT_DECODED else doc)
+    except (MalformedJson, TooDeep, UnusableInput) as exc:
+        return whole_body_letter(content, exc, Via.DIRECT_PUSH, principal, at)
+    check_count(len(push.activities), limits)
+    named = named_tenant(push.munchkin_id)
+    default = named or principal.sole_tenant
+    if default is None:  # a bare array under a principal of several tenants names nobody
+        error = UnusableInput("missing_munchkin_id", "the push names no munchkinId")
+        return whole_body_letter(content, error, Via.DIRECT_PUSH, principal, at)
+    normalized = normalize_direct_push(push.activities, default, at)
+    part = Part(principal, normalized.envelopes, normalized.dead_letters)
+    if named is not None:
+        part.named.add(named)
+    return gated(Outcome([part]))
+
+
+def adobe_outcome(
+    content: bytes,
+    directory: TenantDirectory,
+    limits: IntakeLimits,
+    at: str,
+    *,
+    authenticated: bool,
+) -> Outcome:
+    """An Adobe I/O delivery: each event is accepted under its own recipient's principal.
+
+    ``authenticated``: a signature verified over the bytes, so unreadable content is kept as a
+    dead letter; otherwise it is refused with a 400."""
+    try:
+        items = adobe_items(decode_limited(content, limits))
+    except (MalformedJson, TooDeep, UnusableInput) as exc:
+        if not authenticated:
+            if isinstance(exc, IngestError):
+                raise
+            raise InvalidDelivery(exc.detail) from exc
+        return whole_body_letter(content, exc, Via.ADOBE_IO, UNATTRIBUTED_ADOBE, at)
+    check_count(len(items), limits)
+    parts = []
+    for index, item in enumerate(items):
+        principal = principal_for_recipient(item.recipient, index, directory)
+        normalized = normalize_adobe([item], at, principal.sole_tenant)
+        parts.append(Part(principal, normalized.envelopes, normalized.dead_letters, set(), index))
+    return gated(Outcome(parts))
+
+
+def gated(outcome: Outcome) -> Outcome:
+    admit(outcome)
+    return outcome
