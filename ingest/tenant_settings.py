@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ingest.secrets import ApiToken, Secret, api_token, resolve
+from ingest.secrets import ApiToken, api_tokens
+from pipeline.config import SECONDS, Secret, read_section, setting, table, tables
 from pipeline.errors import ConfigError
-from pipeline.settings import SECONDS, Section, table
 
 # Asymmetric algorithms only: an HMAC algorithm would let anyone holding the public key sign.
 ASYMMETRIC_ALGORITHMS = (
@@ -22,86 +22,29 @@ ASYMMETRIC_ALGORITHMS = (
 
 @dataclass(frozen=True)
 class OAuthSettings:
-    issuer: str
-    audience: str
-    jwks_uri: str | None = None  # None: from the issuer's /.well-known/openid-configuration
-    client_ids: tuple[str, ...] = ()  # accepted azp / client_id / sub; empty: any
-    algorithms: tuple[str, ...] = ("RS256", "ES256")
-    leeway_s: float = 30 * SECONDS
-    introspection_url: str | None = None
-    introspection_client_id: str | None = None
-    introspection_client_secret: Secret | None = None
+    issuer: str = setting("")
+    audience: str = setting("")
+    # None: from the issuer's /.well-known/openid-configuration.
+    jwks_uri: str | None = setting(None)
+    client_ids: tuple[str, ...] = setting(())  # accepted azp / client_id / sub; empty: any
+    algorithms: tuple[str, ...] = setting(("RS256", "ES256"))
+    leeway_s: float = setting(30 * SECONDS, minimum=0)
+    introspection_url: str | None = setting(None)
+    introspection_client_id: str | None = setting(None)
+    introspection_client_secret: Secret | None = setting(None)
 
 
-@dataclass(frozen=True)
-class Tenant:
-    munchkin_id: str
-    api_tokens: tuple[ApiToken, ...] = ()
-    adobe_client_id: str | None = None
-    oauth: OAuthSettings | None = None
-
-
-@dataclass(frozen=True)
-class OAuthClientSettings:
-    http_timeout_s: float = 3 * SECONDS
-    jwks_ttl_s: float = 3600 * SECONDS
-    # An unknown ``kid`` refetches the JWKS, but not more often than this: garbage tokens must not
-    # turn us into a load generator against the customer's identity provider.
-    jwks_min_refetch_s: float = 30 * SECONDS
-    introspection_cache_s: float = 60 * SECONDS
-    max_concurrent_introspections: int = 16
-
-
-TENANT_KEYS = {"munchkin_id", "api_tokens", "adobe_client_id", "oauth"}
-OAUTH_KEYS = {
-    "issuer",
-    "audience",
-    "jwks_uri",
-    "client_ids",
-    "algorithms",
-    "leeway_seconds",
-    "introspection_url",
-    "introspection_client_id",
-    "introspection_client_secret",
-}
-OAUTH_CLIENT_KEYS = {
-    "http_timeout_seconds",
-    "jwks_ttl_seconds",
-    "jwks_min_refetch_seconds",
-    "introspection_cache_seconds",
-    "max_concurrent_introspections",
-}
-
-
-def _optional(s: Section, values: Mapping[str, Any], key: str) -> str | None:
-    return s.text(key, "") if key in values else None
-
-
-def read_oauth(values: Mapping[str, Any], where: str, env: Mapping[str, str]) -> OAuthSettings:
-    s = Section(where, values, OAUTH_KEYS)
-    issuer, audience = s.text("issuer", ""), s.text("audience", "")
-    if not issuer or not audience:
+def read_oauth(values: Any, where: str, env: Mapping[str, str]) -> OAuthSettings:
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"Config [{where}] must be a table, got {type(values).__name__}.")
+    settings = read_section(OAuthSettings, where, values, env)
+    if not settings.issuer or not settings.audience:
         raise ConfigError(f"Config '{where}' needs both 'issuer' and 'audience'.")
-    algorithms = tuple(s.texts("algorithms") or OAuthSettings.algorithms)
-    weak = sorted(set(algorithms) - set(ASYMMETRIC_ALGORITHMS))
+    weak = sorted(set(settings.algorithms) - set(ASYMMETRIC_ALGORITHMS))
     if weak:
         raise ConfigError(
             f"Config '{where}.algorithms' has {weak}; allowed: {list(ASYMMETRIC_ALGORITHMS)}."
         )
-    secret = _optional(s, values, "introspection_client_secret")
-    settings = OAuthSettings(
-        issuer=issuer,
-        audience=audience,
-        jwks_uri=_optional(s, values, "jwks_uri"),
-        client_ids=tuple(s.texts("client_ids")),
-        algorithms=algorithms,
-        leeway_s=s.number("leeway_seconds", OAuthSettings.leeway_s),
-        introspection_url=_optional(s, values, "introspection_url"),
-        introspection_client_id=_optional(s, values, "introspection_client_id"),
-        introspection_client_secret=(
-            None if secret is None else resolve(secret, f"{where}.introspection_client_secret", env)
-        ),
-    )
     if settings.introspection_url and not (
         settings.introspection_client_id and settings.introspection_client_secret
     ):
@@ -109,23 +52,30 @@ def read_oauth(values: Mapping[str, Any], where: str, env: Mapping[str, str]) ->
     return settings
 
 
-def read_tenant(values: Any, index: int, env: Mapping[str, str]) -> Tenant:
-    where = f"tenants[{index}]"
-    if not isinstance(values, Mapping):
-        raise ConfigError(f"Config '{where}' must be a table.")
-    s = Section(where, values, TENANT_KEYS)
-    munchkin = s.text("munchkin_id", "")
-    if not munchkin:
+@dataclass(frozen=True)
+class Tenant:
+    munchkin_id: str = setting("")
+    api_tokens: tuple[ApiToken, ...] = setting((), parse=api_tokens)
+    adobe_client_id: str | None = setting(None)
+    oauth: OAuthSettings | None = setting(None, parse=read_oauth)
+
+
+@dataclass(frozen=True)
+class OAuthClientSettings:
+    http_timeout_s: float = setting(3 * SECONDS, minimum=0.1)
+    jwks_ttl_s: float = setting(3600 * SECONDS, minimum=1)
+    # An unknown ``kid`` refetches the JWKS, but not more often than this: garbage tokens must not
+    # turn us into a load generator against the customer's identity provider.
+    jwks_min_refetch_s: float = setting(30 * SECONDS, minimum=0)
+    introspection_cache_s: float = setting(60 * SECONDS, minimum=0)
+    max_concurrent_introspections: int = setting(16, minimum=1)
+
+
+def read_tenant(where: str, values: Mapping[str, Any], env: Mapping[str, str]) -> Tenant:
+    tenant = read_section(Tenant, where, values, env)
+    if not tenant.munchkin_id:
         raise ConfigError(f"Config '{where}.munchkin_id' is required.")
-    oauth = values.get("oauth")
-    return Tenant(
-        munchkin_id=munchkin,
-        api_tokens=tuple(
-            api_token(ref, f"{where}.api_tokens", env) for ref in s.texts("api_tokens")
-        ),
-        adobe_client_id=_optional(s, values, "adobe_client_id"),
-        oauth=None if oauth is None else read_oauth(table(values, "oauth"), f"{where}.oauth", env),
-    )
+    return tenant
 
 
 def _check_unique(tenants: list[Tenant]) -> None:
@@ -161,23 +111,10 @@ def _check_distinct_clients(what: str, where: str, configs: list[OAuthSettings])
 
 
 def read_tenants(doc: Mapping[str, Any], env: Mapping[str, str]) -> tuple[Tenant, ...]:
-    raw = doc.get("tenants", [])
-    if not isinstance(raw, list):
-        raise ConfigError("Config 'tenants' must be an array of tables ([[tenants]]).")
-    tenants = [read_tenant(values, i, env) for i, values in enumerate(raw)]
+    tenants = [read_tenant(where, values, env) for where, values in tables(doc, "tenants")]
     _check_unique(tenants)
     return tuple(tenants)
 
 
 def read_oauth_client(doc: Mapping[str, Any]) -> OAuthClientSettings:
-    s = Section("oauth", table(doc, "oauth"), OAUTH_CLIENT_KEYS)
-    d = OAuthClientSettings()
-    return OAuthClientSettings(
-        http_timeout_s=s.number("http_timeout_seconds", d.http_timeout_s, 0.1),
-        jwks_ttl_s=s.number("jwks_ttl_seconds", d.jwks_ttl_s, 1),
-        jwks_min_refetch_s=s.number("jwks_min_refetch_seconds", d.jwks_min_refetch_s),
-        introspection_cache_s=s.number("introspection_cache_seconds", d.introspection_cache_s),
-        max_concurrent_introspections=s.integer(
-            "max_concurrent_introspections", d.max_concurrent_introspections, 1
-        ),
-    )
+    return read_section(OAuthClientSettings, "oauth", table(doc, "oauth"))

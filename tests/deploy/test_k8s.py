@@ -17,6 +17,7 @@ import pytest
 
 from ingest.cli import main as datastreams_cli
 from ingest.settings import Settings, load_settings
+from pipeline.config import Secret
 from pipeline.publish import STOP_TIMEOUT_S
 from pipeline.workers.settings import WorkerSettings, load_worker_settings
 from tests.deploy.tooling import DEPLOY, kustomize_build
@@ -286,7 +287,7 @@ def test_the_example_overlay_connects_to_a_managed_kafka(
 ) -> None:
     settings = ingress_settings(rendered["example"], tmp_path / "ingress")
     assert settings.kafka.security_protocol == "SASL_SSL"
-    assert settings.kafka.sasl_password == "dummy-secret-value-for-kafka-password"
+    assert settings.kafka.sasl_password == Secret("dummy-secret-value-for-kafka-password")
     assert settings.topics.replication_factor == 3
     worker = worker_settings(rendered["example"], "scoring", tmp_path / "scoring")
     assert worker.kafka.security_protocol == "SASL_SSL"

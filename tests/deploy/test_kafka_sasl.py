@@ -18,6 +18,7 @@ from typing import Protocol, cast
 
 import pytest
 
+from pipeline.config import Secret
 from pipeline.publish import Publisher
 from pipeline.settings import KafkaSettings, TopicSettings
 from pipeline.topics import OutboundRecord, build_topics
@@ -98,7 +99,7 @@ def settings(bootstrap: str, password: str) -> KafkaSettings:
         security_protocol="SASL_PLAINTEXT",
         sasl_mechanism="PLAIN",
         sasl_username=USER,
-        sasl_password=password,
+        sasl_password=Secret(password),
         connect_retry_s=0.5,
         publish_timeout_s=5.0,
     )

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from ingest.settings import parse_settings
+from pipeline.config import Secret
 from pipeline.errors import ConfigError
 from pipeline.settings import KafkaSettings, client_options, read_kafka
 from tests.certs import CertificateAuthority
@@ -59,7 +60,7 @@ def test_password_from_a_mounted_secret_file_is_never_shown(tmp_path: Path) -> N
         sasl_username="u",
         sasl_password=f"file:{secret}",
     )
-    assert settings.sasl_password == "from-a-file"
+    assert settings.sasl_password == Secret("from-a-file")
     assert "from-a-file" not in repr(settings)
     assert client_options(settings)["sasl_mechanism"] == "PLAIN"
     assert "ssl_context" not in client_options(settings)
@@ -100,7 +101,7 @@ def test_the_whole_config_file_accepts_the_kafka_security_keys(tmp_path: Path) -
     }
     settings = parse_settings(doc, {})
     assert settings.kafka.sasl_username == "API-KEY"
-    assert settings.kafka.sasl_password == "pw"
+    assert settings.kafka.sasl_password == Secret("pw")
 
 
 @pytest.mark.parametrize(

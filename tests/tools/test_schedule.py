@@ -10,7 +10,8 @@ from tools.simulate.schedule import (
     retry_wait_s,
     verdict,
 )
-from tools.simulate.settings import MINUTES, AdobeIoSettings, DirectPushSettings
+from pipeline.config import MINUTES
+from tools.simulate.settings import AdobeIoSettings, DirectPushSettings
 
 PUSH = DirectPushSettings()
 ADOBE = AdobeIoSettings()

@@ -3,12 +3,12 @@
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.config import SECONDS
 from pipeline.settings import KafkaSettings
 from tools.bench.ramp import StepPlan
 from tools.bench.workload import SHAPES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SECONDS = 1.0
 
 FULL_PLAN = StepPlan(
     duration_s=3 * SECONDS,

@@ -9,7 +9,7 @@ the fault is injected after the load starts, ``load_s`` how long events are gene
 
 from dataclasses import dataclass
 
-SECONDS = 1.0
+from pipeline.config import SECONDS
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-SECONDS = 1.0
-MINUTES = 60 * SECONDS
-HOURS = 60 * MINUTES
-DAYS = 24 * HOURS
-MIB = 1024 * 1024
+from pipeline.config import DAYS, HOURS, MIB, MINUTES, SECONDS
+
 # Lead ids are drawn from this many; fewer make each lead's history longer (scoring tests).
 DEFAULT_LEADS = 1_999_000
 
