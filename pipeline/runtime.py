@@ -1,7 +1,13 @@
-"""Process-wide runtime tuning, applied by the entrypoints (`datastreams ingress|worker`), never
-at import time."""
+"""How a long-running process runs: garbage-collector tuning and the signals that stop it, applied
+by the entrypoints (`datastreams ingress|worker`), never at import time."""
 
+import asyncio
 import gc
+import signal
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 GC_THRESHOLDS = (50_000, 20, 20)
 
@@ -17,3 +23,19 @@ def tune_gc() -> None:
     """
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+def serve_until_signalled(serve: Callable[[Awaitable[object]], Awaitable[T]]) -> T:
+    """Run ``serve(shutdown)`` in a new event loop; ``shutdown`` completes at the first SIGTERM
+    or SIGINT, and ``serve`` drains and returns (shutdown is an argument, so tests pass their
+    own)."""
+
+    async def main() -> T:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        tune_gc()
+        return await serve(stop.wait())
+
+    return asyncio.run(main())

@@ -2,6 +2,7 @@
 
 import pytest
 
+from pipeline.config import MINUTES
 from tools.simulate.schedule import (
     PushPhase,
     PushState,
@@ -10,7 +11,6 @@ from tools.simulate.schedule import (
     retry_wait_s,
     verdict,
 )
-from pipeline.config import MINUTES
 from tools.simulate.settings import AdobeIoSettings, DirectPushSettings
 
 PUSH = DirectPushSettings()

@@ -8,20 +8,20 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from pipeline.logs import configure_logging
 from tools.bench import report
 from tools.bench.run import Bench
 from tools.bench.settings import BenchSettings, smoke
 from tools.bench.workload import SHAPES
 from tools.simulate.settings import SimulatorConfigError, require_loopback
 
+HELP = (
+    "Ceiling A (ProducerPerformance), ceiling B (raw aiokafka), the ingress end to end and the"
+    " express sample under the same open-loop load, on one broker, in one run."
+)
 
-def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    p = commands.add_parser(
-        "bench",
-        help="benchmark the ingress against Kafka ceilings and Adobe's express sample",
-        description="Ceiling A (ProducerPerformance), ceiling B (raw aiokafka), the ingress end "
-        "to end and the express sample under the same open-loop load, on one broker, in one run.",
-    )
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bootstrap", required=True, help="a running Kafka on 127.0.0.1 (host:port)")
     p.add_argument("--out", type=Path, default=Path("var/bench"), help="report directory")
     p.add_argument("--smoke", action="store_true", help="a short run proving it works (CI)")
@@ -56,6 +56,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    configure_logging(env.get("DATASTREAMS_LOG_LEVEL", "INFO").upper())
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         settings = settings_from(args)

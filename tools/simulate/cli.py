@@ -1,7 +1,7 @@
 """``datastreams simulate``: arguments → ``SimulatorSettings`` → a run with a summary.
 
-Called by ``ingest/cli.py``, which owns the process (logging, the environment); the OAuth client
-secret is the one value read from the environment it passes in.
+Dispatched by ``ingest/cli.py``, which hands it the process environment; the OAuth client secret
+is the one value read from it.
 """
 
 import argparse
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import orjson
 
+from pipeline.logs import configure_logging
 from tools.simulate.run import SimulationResult, Simulator, result_json
 from tools.simulate.settings import (
     AdobeIoSettings,
@@ -28,13 +29,13 @@ from tools.simulate.tenants import make_tenants, tenants_toml
 SECRET_ENV = "SIMULATE_OAUTH_CLIENT_SECRET"  # noqa: S105 - the variable's name, not a secret
 
 
-def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    p = commands.add_parser(
-        "simulate",
-        help="push Marketo-like traffic to an ingress on 127.0.0.1 (direct push + Adobe I/O)",
-        description="An upstream that behaves as Marketo's direct push and Adobe I/O Events do "
-        "(PROTOCOL.md §2, §3). Every interval is multiplied by --time-scale.",
-    )
+HELP = (
+    "An upstream that behaves as Marketo's direct push and Adobe I/O Events do (docs/protocol.md)."
+    " Every interval is multiplied by --time-scale."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     d = SimulatorSettings()
     p.add_argument("--url", default=d.url, help="ingress base URL (loopback only)")
     p.add_argument("--push-path", default=d.push_path)
@@ -107,6 +108,7 @@ async def _run(settings: SimulatorSettings) -> SimulationResult:
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    configure_logging(env.get("DATASTREAMS_LOG_LEVEL", "INFO").upper())
     if args.write_tenants is not None:
         tenants = make_tenants(args.tenants, args.seed)
         args.write_tenants.write_text(tenants_toml(tenants), "utf-8")
