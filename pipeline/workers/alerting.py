@@ -18,7 +18,8 @@ from collections.abc import Callable, Collection, Sequence
 
 import orjson
 
-from pipeline.consume import Partition, PartitionReader, Record, event_time_s
+from pipeline.consume.handler import Reader
+from pipeline.consume.record import Partition, Record, event_time_s
 from pipeline.publish import Publisher
 from pipeline.topics import Headers, OutboundRecord
 from pipeline.workers.engine import Alert, Bounded, RuleEngine, SilenceWatch
@@ -162,7 +163,7 @@ class AlertingHandler:
     def pending_offset(self, partition: Partition) -> int | None:
         return None  # alerts are durable once flushed
 
-    async def restore(self, partitions: Sequence[Partition], reader: PartitionReader) -> None:
+    async def restore(self, partitions: Sequence[Partition], reader: Reader) -> None:
         """Remember the alerts fired lately (ids are derived from triggers, so remembering all of
         them is exact); an alert fired just before a crash is then not fired again."""
         topic_partitions = await reader.partitions(self._topic)

@@ -1,4 +1,4 @@
-"""The workers' own Prometheus metrics (the consume loop's are in ``pipeline/consume.py``).
+"""The workers' own Prometheus metrics (the consume loop's are in ``pipeline/consume/metrics.py``).
 
 Declared once, on the worker process' own registry, with closed label sets: rule ids come from
 the rule file and are fixed at start; no event, lead or alert id is ever a label.
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from pipeline.consume import ConsumeMetrics
+from pipeline.consume.metrics import ConsumeMetrics
 
 FRESHNESS_BUCKETS_S = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0, 86400.0)
 SINKS = ("log", "webhook", "marketo_list", "marketo_push")

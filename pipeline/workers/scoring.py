@@ -25,7 +25,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from pipeline.consume import Partition, PartitionReader, Record, event_time_s
+from pipeline.consume.handler import Reader
+from pipeline.consume.record import Partition, Record, event_time_s
 from pipeline.publish import Publisher
 from pipeline.topics import Headers, OutboundRecord
 from pipeline.workers.metrics import WorkerMetrics
@@ -365,7 +366,7 @@ class ScoringHandler:
         self._outbox = {(p, k) for p, k in self._outbox if p not in partitions}
         self._metrics.leads.set(sum(len(v) for v in self._leads.values()))
 
-    async def restore(self, partitions: Sequence[Partition], reader: PartitionReader) -> None:
+    async def restore(self, partitions: Sequence[Partition], reader: Reader) -> None:
         """The latest state per lead from the lead-scores partition of the same number."""
         changelog = {Partition(self._topic, p.partition): p for p in partitions}
         starts = await reader.offsets_since(list(changelog), 0)

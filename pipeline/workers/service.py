@@ -29,7 +29,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from pipeline.admin import create_missing, partitions_of, wait_writable
-from pipeline.consume import ConsumeLoop, Handler
+from pipeline.consume.handler import Handler
+from pipeline.consume.loop import ConsumeLoop
 from pipeline.publish import Publisher
 from pipeline.settings import client_options
 from pipeline.topics import Topic

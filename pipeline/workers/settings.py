@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.consume import ConsumeSettings
+from pipeline.consume.settings import ConsumeSettings
 from pipeline.dedup import DEFAULT_CAPACITY, DEFAULT_WINDOW_S, HOUR_S
 from pipeline.errors import ConfigError
 from pipeline.secrets import Secret, resolve

@@ -31,7 +31,8 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
 
-from pipeline.consume import ConsumeLoop, ConsumeSettings
+from pipeline.consume.loop import ConsumeLoop
+from pipeline.consume.settings import ConsumeSettings
 from pipeline.envelope import Envelope, Stream, Via
 from pipeline.publish import Publisher
 from pipeline.runtime import tune_gc

@@ -19,7 +19,8 @@ from typing import Any, cast
 
 import orjson
 
-from pipeline.consume import Handler, Partition, to_record
+from pipeline.consume.handler import Handler
+from pipeline.consume.record import Partition, to_record
 from pipeline.dedup import DedupMemory
 from pipeline.publish import Publisher
 from pipeline.topics import OutboundRecord

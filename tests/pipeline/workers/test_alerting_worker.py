@@ -4,7 +4,7 @@ import asyncio
 import time
 from typing import Any
 
-from tests.pipeline.workers.events import MUNCHKIN, OTHER, T0, lead
+from tests.pipeline.events import MUNCHKIN, OTHER, T0, lead
 from tests.pipeline.workers.fakes import CLIENT_ID, CLIENT_SECRET, FakeMarketo, FakeWebhook
 from tests.pipeline.workers.harness import (
     input_topics,

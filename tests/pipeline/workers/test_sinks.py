@@ -13,7 +13,7 @@ from pipeline.workers.metrics import WorkerMetrics
 from pipeline.workers.rules import Severity
 from pipeline.workers.settings import MarketoInstance, WebhookSettings
 from pipeline.workers.sinks import MarketoListSink, MarketoScoreSink, WebhookSink
-from tests.pipeline.workers.events import MUNCHKIN, T0
+from tests.pipeline.events import MUNCHKIN, T0
 from tests.pipeline.workers.fakes import CLIENT_ID, CLIENT_SECRET, FakeMarketo, FakeWebhook
 
 

@@ -1,4 +1,4 @@
-"""Envelopes for worker tests, shaped as the ingress writes them (``pipeline/envelope.py``)."""
+"""Envelopes and records for consume and worker tests, shaped as the ingress writes them."""
 
 import time
 import uuid
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.activity_types import standard_names, type_suffix
-from pipeline.consume import Partition, Record, to_record
+from pipeline.consume.record import Partition, Record, to_record
 from pipeline.envelope import Envelope, Stream, Via
 from pipeline.topics import OutboundRecord, Topics, route
 
