@@ -33,7 +33,7 @@ from pipeline.consume.handler import Handler
 from pipeline.consume.loop import ConsumeLoop
 from pipeline.publish import Publisher
 from pipeline.settings import client_options
-from pipeline.topics import Topic
+from pipeline.topics import Topic, WorkerTopics, build_worker_topics
 from pipeline.workers.alerting import AlertingHandler
 from pipeline.workers.errors import PartitioningError
 from pipeline.workers.marketo import MarketoClient
@@ -47,7 +47,6 @@ from pipeline.workers.sinks import (
     MarketoScoreSink,
     WebhookSink,
 )
-from pipeline.workers.topics import WorkerTopics, build_worker_topics
 
 log = logging.getLogger(__name__)
 

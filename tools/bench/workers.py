@@ -37,10 +37,9 @@ from pipeline.envelope import Envelope, Stream, Via
 from pipeline.publish import Publisher
 from pipeline.runtime import tune_gc
 from pipeline.settings import TopicSettings
-from pipeline.topics import OutboundRecord, build_topics, route
+from pipeline.topics import OutboundRecord, WorkerTopics, build_topics, build_worker_topics, route
 from pipeline.workers.service import serve_worker
 from pipeline.workers.settings import load_worker_settings
-from pipeline.workers.topics import WorkerTopics, build_worker_topics
 
 log = logging.getLogger(__name__)
 
