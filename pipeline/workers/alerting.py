@@ -20,12 +20,13 @@ import orjson
 
 from pipeline.consume.handler import Reader
 from pipeline.consume.record import Partition, Record, event_time_s
+from pipeline.envelope import format_epoch_s
 from pipeline.publish import Publisher
 from pipeline.topics import Headers, OutboundRecord
 from pipeline.workers.engine import Alert, Bounded, RuleEngine, SilenceWatch
 from pipeline.workers.metrics import WorkerMetrics
 from pipeline.workers.rules import RuleSet
-from pipeline.workers.sinks import AlertSink, iso
+from pipeline.workers.sinks import AlertSink
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +44,9 @@ def alert_record(alert: Alert, source: Partition, topic: str, fired_at_s: float)
         "summary": alert.summary,
         "evidence": list(alert.evidence),
         "count": alert.count,
-        "firstSeen": iso(alert.first_seen_s),
-        "lastSeen": iso(alert.last_seen_s),
-        "firedAt": iso(fired_at_s),
+        "firstSeen": format_epoch_s(alert.first_seen_s),
+        "lastSeen": format_epoch_s(alert.last_seen_s),
+        "firedAt": format_epoch_s(fired_at_s),
         "leadId": alert.lead_id,
         "source": str(source),
     }

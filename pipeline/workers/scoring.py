@@ -27,6 +27,7 @@ import orjson
 
 from pipeline.consume.handler import Reader
 from pipeline.consume.record import Partition, Record, event_time_s
+from pipeline.envelope import format_epoch_s
 from pipeline.publish import Publisher
 from pipeline.topics import Headers, OutboundRecord
 from pipeline.workers.metrics import WorkerMetrics
@@ -37,7 +38,7 @@ from pipeline.workers.models import (
     features_from_json,
     features_to_json,
 )
-from pipeline.workers.sinks import MarketoScoreSink, iso
+from pipeline.workers.sinks import MarketoScoreSink
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ def score_record(
         "leadId": lead,
         "model": model.name,
         "score": state.emitted,
-        "scoreTime": iso(state.emitted_at_s) if state.emitted is not None else None,
+        "scoreTime": format_epoch_s(state.emitted_at_s) if state.emitted is not None else None,
         "update": update,
         "state": {
             "current": model.score(state.features),

@@ -15,13 +15,13 @@ for longer than its attempts take.
 
 import asyncio
 import logging
-import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 import aiohttp
 
+from pipeline.envelope import format_epoch_s
 from pipeline.workers.engine import Alert
 from pipeline.workers.errors import SinkError, WebhookError
 from pipeline.workers.marketo import MarketoClient
@@ -74,10 +74,6 @@ async def with_retries(
     raise AssertionError("unreachable")
 
 
-def iso(at_s: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at_s))
-
-
 class LogSink:
     def __init__(self, metrics: WorkerMetrics) -> None:
         self._metrics = metrics
@@ -92,8 +88,8 @@ class LogSink:
                 a.summary,
                 a.key,
                 a.count,
-                iso(a.first_seen_s),
-                iso(a.last_seen_s),
+                format_epoch_s(a.first_seen_s),
+                format_epoch_s(a.last_seen_s),
                 a.id,
             )
             self._metrics.sink_deliveries.labels("log", "ok").inc()
@@ -107,8 +103,8 @@ def slack_body(alert: Alert) -> dict[str, Any]:
         ("Tenant", alert.munchkinid),
         ("Key", alert.key),
         ("Events", str(alert.count)),
-        ("First seen", iso(alert.first_seen_s)),
-        ("Last seen", iso(alert.last_seen_s)),
+        ("First seen", format_epoch_s(alert.first_seen_s)),
+        ("Last seen", format_epoch_s(alert.last_seen_s)),
     ]
     return {
         "text": f"{ICONS[alert.severity]} *[{alert.severity.value}] {alert.rule}*: {alert.summary}",

@@ -8,7 +8,7 @@ from typing import Any
 
 from pipeline.activity_types import standard_names, type_suffix
 from pipeline.consume.record import Partition, Record, to_record
-from pipeline.envelope import Envelope, Stream, Via
+from pipeline.envelope import Envelope, Stream, Via, format_time
 from pipeline.topics import OutboundRecord, Topics, route
 
 MUNCHKIN = "321-XYZ-987"
@@ -17,9 +17,7 @@ T0 = 1_772_441_700.0  # 2026-03-02T08:55:00Z
 
 
 def iso(at_s: float) -> str:
-    return (
-        datetime.fromtimestamp(at_s, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    )
+    return format_time(datetime.fromtimestamp(at_s, UTC))
 
 
 def envelope(

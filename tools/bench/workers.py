@@ -33,7 +33,7 @@ from aiokafka import AIOKafkaConsumer
 
 from pipeline.consume.loop import ConsumeLoop
 from pipeline.consume.settings import ConsumeSettings
-from pipeline.envelope import Envelope, Stream, Via
+from pipeline.envelope import Envelope, Stream, Via, format_time
 from pipeline.publish import Publisher
 from pipeline.runtime import tune_gc
 from pipeline.settings import TopicSettings
@@ -100,7 +100,7 @@ LEAD_TYPES = (  # (activityTypeId, name, share)
 
 
 def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return format_time(moment)
 
 
 def lead_activity(rng: random.Random, at: datetime) -> Envelope:
