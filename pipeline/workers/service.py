@@ -34,19 +34,19 @@ from pipeline.consume.loop import ConsumeLoop
 from pipeline.publish import Publisher
 from pipeline.settings import client_options
 from pipeline.topics import Topic, WorkerTopics, build_worker_topics
-from pipeline.workers.alerting import AlertingHandler
-from pipeline.workers.errors import PartitioningError
-from pipeline.workers.marketo import MarketoClient
-from pipeline.workers.metrics import WorkerMetrics
-from pipeline.workers.scoring import ScoringHandler
-from pipeline.workers.settings import WorkerSettings
-from pipeline.workers.sinks import (
+from pipeline.workers.alerting.handler import AlertingHandler
+from pipeline.workers.alerting.sinks import (
     AlertSink,
     LogSink,
     MarketoListSink,
     MarketoScoreSink,
     WebhookSink,
 )
+from pipeline.workers.errors import PartitioningError
+from pipeline.workers.marketo import MarketoClient
+from pipeline.workers.metrics import WorkerMetrics
+from pipeline.workers.scoring.handler import ScoringHandler
+from pipeline.workers.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
 

@@ -30,13 +30,13 @@ from pipeline.settings import (
     read_topics,
     table,
 )
-from pipeline.workers.models import (
+from pipeline.workers.alerting.rules import RuleSet, Severity, parse_rules
+from pipeline.workers.scoring.models import (
     MODEL_NAMES,
     ScoringModel,
     parse_decayed_weights,
     parse_logistic_regression,
 )
-from pipeline.workers.rules import RuleSet, Severity, parse_rules
 
 KINDS = ("alerting", "scoring")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")

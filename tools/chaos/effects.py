@@ -24,9 +24,9 @@ from pipeline.consume.record import Partition, to_record
 from pipeline.dedup import DedupMemory
 from pipeline.publish import Publisher
 from pipeline.topics import OutboundRecord
-from pipeline.workers.alerting import AlertingHandler
+from pipeline.workers.alerting.handler import AlertingHandler
 from pipeline.workers.metrics import WorkerMetrics
-from pipeline.workers.scoring import ScoringHandler
+from pipeline.workers.scoring.handler import ScoringHandler
 from pipeline.workers.settings import WorkerSettings
 from tools.chaos.verify import Records, header
 

@@ -6,13 +6,13 @@ import aiohttp
 import pytest
 
 from pipeline.secrets import Secret
-from pipeline.workers.engine import Alert
+from pipeline.workers.alerting.engine import Alert
+from pipeline.workers.alerting.rules import Severity
+from pipeline.workers.alerting.sinks import MarketoListSink, MarketoScoreSink, WebhookSink
 from pipeline.workers.errors import MarketoRejected
 from pipeline.workers.marketo import MarketoClient
 from pipeline.workers.metrics import WorkerMetrics
-from pipeline.workers.rules import Severity
 from pipeline.workers.settings import MarketoInstance, WebhookSettings
-from pipeline.workers.sinks import MarketoListSink, MarketoScoreSink, WebhookSink
 from tests.pipeline.events import MUNCHKIN, T0
 from tests.pipeline.workers.fakes import CLIENT_ID, CLIENT_SECRET, FakeMarketo, FakeWebhook
 

@@ -22,11 +22,11 @@ from typing import Any, Protocol, TypeVar
 import aiohttp
 
 from pipeline.envelope import format_epoch_s
-from pipeline.workers.engine import Alert
+from pipeline.workers.alerting.engine import Alert
+from pipeline.workers.alerting.rules import Severity
 from pipeline.workers.errors import SinkError, WebhookError
 from pipeline.workers.marketo import MarketoClient
 from pipeline.workers.metrics import WorkerMetrics
-from pipeline.workers.rules import Severity
 from pipeline.workers.settings import WebhookSettings
 
 log = logging.getLogger(__name__)

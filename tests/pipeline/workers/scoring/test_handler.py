@@ -8,8 +8,8 @@ import pytest
 from pipeline.consume.record import Partition
 from pipeline.topics import OutboundRecord
 from pipeline.workers.metrics import WorkerMetrics
-from pipeline.workers.models import DecayedWeights, Features
-from pipeline.workers.scoring import LeadScore, ScoringHandler, state_from_json
+from pipeline.workers.scoring.handler import LeadScore, ScoringHandler, state_from_json
+from pipeline.workers.scoring.models import DecayedWeights, Features
 from tests.pipeline.events import MUNCHKIN, T0, lead, records
 from tests.pipeline.workers.harness import input_topics
 

@@ -23,10 +23,10 @@ from pipeline.consume.record import Partition, Record, event_time_s
 from pipeline.envelope import format_epoch_s
 from pipeline.publish import Publisher
 from pipeline.topics import Headers, OutboundRecord
-from pipeline.workers.engine import Alert, Bounded, RuleEngine, SilenceWatch
+from pipeline.workers.alerting.engine import Alert, Bounded, RuleEngine, SilenceWatch
+from pipeline.workers.alerting.rules import RuleSet
+from pipeline.workers.alerting.sinks import AlertSink
 from pipeline.workers.metrics import WorkerMetrics
-from pipeline.workers.rules import RuleSet
-from pipeline.workers.sinks import AlertSink
 
 log = logging.getLogger(__name__)
 

@@ -30,15 +30,15 @@ from pipeline.consume.record import Partition, Record, event_time_s
 from pipeline.envelope import format_epoch_s
 from pipeline.publish import Publisher
 from pipeline.topics import Headers, OutboundRecord
+from pipeline.workers.alerting.sinks import MarketoScoreSink
 from pipeline.workers.metrics import WorkerMetrics
-from pipeline.workers.models import (
+from pipeline.workers.scoring.models import (
     Activity,
     Features,
     ScoringModel,
     features_from_json,
     features_to_json,
 )
-from pipeline.workers.sinks import MarketoScoreSink
 
 log = logging.getLogger(__name__)
 
