@@ -1,38 +1,34 @@
-"""Where alerts and scores go besides their topics: the log, a webhook, Marketo.
+"""Where alerts go besides the alerts topic: the log, a webhook, Marketo lists.
 
-Every sink runs after the records are on Kafka (the durable copy, replayable), retries retriable
-failures with exponential backoff up to its ``max_attempts``, then gives up: it logs, counts
-``datastreams_worker_sink_deliveries_total{result="failed"}`` and never blocks the consume loop
-for longer than its attempts take.
+Every sink runs after the alerts are on Kafka and follows ``pipeline/workers/sinks.py``: retries
+up to its ``max_attempts``, then gives up without blocking the consume loop.
 
 * ``LogSink``         one log line per alert, at a level by severity
 * ``WebhookSink``     ``POST`` a Slack-compatible body (``text`` + ``attachments``); 429 and 5xx
                       are retried (``Retry-After`` honoured), other 4xx are not
 * ``MarketoListSink`` for rules with ``add_to_list``: adds the alert's lead to the instance's
                       list of that name (``[[marketo]] lists``)
-* ``MarketoScoreSink`` writes emitted scores back to a lead field (sync leads, updateOnly)
 """
 
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import aiohttp
 
 from pipeline.envelope import format_epoch_s
 from pipeline.workers.alerting.engine import Alert
 from pipeline.workers.alerting.rules import Severity
+from pipeline.workers.alerting.settings import WebhookSettings
 from pipeline.workers.errors import SinkError, WebhookError
 from pipeline.workers.marketo import MarketoClient
 from pipeline.workers.metrics import WorkerMetrics
-from pipeline.workers.settings import WebhookSettings
+from pipeline.workers.sinks import count_results, with_retries
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-MAX_BACKOFF_S = 30.0
 LOG_LEVELS = {
     Severity.INFO: logging.INFO,
     Severity.WARNING: logging.WARNING,
@@ -50,28 +46,6 @@ class AlertSink(Protocol):
     async def deliver(self, alerts: Sequence[Alert]) -> None:
         """Deliver what it can; never raises."""
         ...
-
-
-async def with_retries(
-    action: Callable[[], Awaitable[T]],
-    *,
-    attempts: int,
-    initial_s: float,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-) -> T:
-    """Run ``action``; after a retriable ``SinkError`` wait (doubling, or ``retry_after_s``)."""
-    delay = initial_s
-    for attempt in range(1, attempts + 1):
-        try:
-            return await action()
-        except SinkError as exc:
-            if not exc.retriable or attempt == attempts:
-                raise
-            wait = exc.retry_after_s or delay
-            log.info("%s; retry %d/%d in %.1f s", exc, attempt, attempts - 1, wait)
-            await sleep(min(wait, MAX_BACKOFF_S))
-            delay = min(delay * 2, MAX_BACKOFF_S)
-    raise AssertionError("unreachable")
 
 
 class LogSink:
@@ -213,57 +187,4 @@ class MarketoListSink:
             )
             self._metrics.sink_deliveries.labels("marketo_list", "failed").inc(len(lead_ids))
             return
-        _count_results(self._metrics, "marketo_list", results, ("added",), len(lead_ids))
-
-
-class MarketoScoreSink:
-    """Writes scores to a lead field through sync leads (updateOnly, looked up by id)."""
-
-    def __init__(
-        self, clients: Mapping[str, MarketoClient], field: str, metrics: WorkerMetrics
-    ) -> None:
-        self._clients = clients
-        self._field = field
-        self._metrics = metrics
-
-    async def push(self, scores: Sequence[tuple[str, str, float]]) -> None:
-        """``scores``: (munchkin ID, lead id, score); leads of unknown instances are skipped."""
-        per_instance: dict[str, dict[int, float]] = defaultdict(dict)
-        for munchkin, lead, score in scores:
-            if munchkin in self._clients and lead.isdigit():
-                per_instance[munchkin][int(lead)] = round(score, 4)
-            else:
-                self._metrics.sink_deliveries.labels("marketo_push", "skipped").inc()
-        await asyncio.gather(*(self._push(m, values) for m, values in per_instance.items()))
-
-    async def _push(self, munchkin: str, values: dict[int, float]) -> None:
-        client = self._clients[munchkin]
-        attempts, initial = client.instance.max_attempts, client.instance.retry_initial_s
-        try:
-            results = await with_retries(
-                lambda: client.sync_leads(self._field, values), attempts=attempts, initial_s=initial
-            )
-        except SinkError as exc:
-            log.error(
-                "marketo_push: %d score(s) for %s not written: %s", len(values), munchkin, exc
-            )
-            self._metrics.sink_deliveries.labels("marketo_push", "failed").inc(len(values))
-            return
-        _count_results(self._metrics, "marketo_push", results, ("updated",), len(values))
-
-
-def _count_results(
-    metrics: WorkerMetrics,
-    sink: str,
-    results: list[dict[str, Any]],
-    good: tuple[str, ...],
-    sent: int,
-) -> None:
-    ok = sum(1 for r in results if r.get("status") in good)
-    skipped = max(0, sent - ok)
-    if ok:
-        metrics.sink_deliveries.labels(sink, "ok").inc(ok)
-    if skipped:
-        reasons = [r.get("reasons") for r in results if r.get("status") not in good]
-        log.warning("%s: %d lead(s) skipped by Marketo: %s", sink, skipped, reasons[:5])
-        metrics.sink_deliveries.labels(sink, "skipped").inc(skipped)
+        count_results(self._metrics, "marketo_list", results, ("added",), len(lead_ids))

@@ -30,7 +30,6 @@ from pipeline.consume.record import Partition, Record, event_time_s
 from pipeline.envelope import format_epoch_s
 from pipeline.publish import Publisher
 from pipeline.topics import Headers, OutboundRecord
-from pipeline.workers.alerting.sinks import MarketoScoreSink
 from pipeline.workers.metrics import WorkerMetrics
 from pipeline.workers.scoring.models import (
     Activity,
@@ -39,6 +38,7 @@ from pipeline.workers.scoring.models import (
     features_from_json,
     features_to_json,
 )
+from pipeline.workers.scoring.sinks import MarketoScoreSink
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from pipeline.envelope import Envelope
 from pipeline.publish import partition_for
 from pipeline.workers.metrics import WorkerMetrics
 from pipeline.workers.scoring.handler import ScoringHandler
-from pipeline.workers.settings import ScoringSettings
+from pipeline.workers.scoring.settings import ScoringSettings
 from tests.pipeline.events import MUNCHKIN, T0, lead, records
 from tests.pipeline.workers.fakes import CLIENT_ID, CLIENT_SECRET, FakeMarketo
 from tests.pipeline.workers.harness import (
