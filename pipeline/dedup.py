@@ -4,7 +4,7 @@ Upstream re-sends (Adobe retries one event for up to 24 h), producer retries and
 put one event on a topic more than once. Every copy has the same envelope ``id`` and the same
 partition key, so it lands in the same partition: a memory per partition is enough, and it moves
 with the partition when the group rebalances (the consume loop rebuilds it by re-reading the
-partition's ``ce_id`` headers, see ``pipeline/consume.py``).
+partition's ``ce_id`` headers, see ``pipeline/consume/rebalance.py``).
 
 Ids are remembered by the record's Kafka timestamp (when the ingress published it), in buckets of
 ``bucket_s``; a whole bucket is forgotten once it is older than ``window_s`` than the newest

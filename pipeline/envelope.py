@@ -7,7 +7,9 @@ Events or the direct push), so consumers can tell duplicates apart. The JSON Sch
 document ships as ``pipeline/schema/envelope.schema.json``.
 """
 
+import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any, ClassVar
@@ -35,6 +37,18 @@ class Via(StrEnum):
 @lru_cache(maxsize=4096)  # a few munchkin IDs per deployment; called once per event
 def source_for(munchkin_id: str) -> str:
     return f"marketo:{munchkin_id}"
+
+
+def format_time(moment: datetime, timespec: str = "milliseconds") -> str:
+    """UTC RFC 3339 with ``Z``: the envelope's ``time`` and ``receivedat`` (milliseconds)."""
+    return moment.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
+def format_epoch_s(at_s: float) -> str:
+    """Epoch seconds in the envelope's format, to the whole second: the times that alert and
+    score documents carry (``2026-03-02T08:55:00Z``)."""
+    # floored before it becomes a datetime, which would round x.9999996 up to the next second
+    return format_time(datetime.fromtimestamp(math.floor(at_s), UTC), "seconds")
 
 
 _STREAM_TEXT = {s: s.value for s in Stream}

@@ -1,11 +1,20 @@
 """The Kafka topics, their keys and headers, and ``route``: where an event goes.
 
-Keys start with the munchkin ID and keep one subject's events together:
+Six topics, named ``<prefix>.<name>``. Keys start with the munchkin ID and keep one subject's
+events together. The ingress writes four (``Topics``):
 
 * lead activity   ``<munchkinId>:<leadId>``                       a lead's events share a partition
 * user audit      ``<munchkinId>:<componentType>:<componentId>``  one asset's history in order
 * notification    ``<munchkinId>:<eventtype>``
-* dead letter     ``<munchkinId>`` (or ``unknown``)
+* dead letter     ``<munchkinId>`` (or ``unknown``); the workers write theirs here too
+
+The workers write two more (``WorkerTopics``):
+
+* alerts          ``<rule>:<alert key>``; value: the alert as JSON
+* lead scores     compacted; key ``<munchkinId>:<leadId>`` (the lead-activity key, so with the
+                  same partition count a lead's score lives in the partition number of its
+                  activities); value: the score and the state it came from. It is the scoring
+                  worker's output *and* its changelog.
 
 Records follow the CloudEvents Kafka binding in structured mode: the value is the whole envelope
 and ``content-type`` says so. A few attributes are repeated as headers so that consumers can
@@ -59,6 +68,16 @@ class Topics:
         return topic
 
 
+@dataclass(frozen=True)
+class WorkerTopics:
+    inputs: Topics
+    alerts: Topic
+    lead_scores: Topic
+
+    def outputs(self) -> tuple[Topic, ...]:
+        return (self.alerts, self.lead_scores)
+
+
 class OutboundRecord(NamedTuple):
     # A NamedTuple rather than a frozen dataclass: one is built per event on the ingress' hot
     # path, and a frozen dataclass' __init__ costs several times a tuple's.
@@ -90,6 +109,33 @@ def build_topics(settings: TopicSettings, max_record_bytes: int) -> Topics:
         notification=topic("notification"),
         dead_letter=topic("dead-letter"),
     )
+
+
+def build_worker_topics(settings: TopicSettings, max_record_bytes: int) -> WorkerTopics:
+    inputs = build_topics(settings, max_record_bytes)
+    alerts = Topic(
+        name=f"{settings.prefix}.alerts",
+        partitions=settings.partitions,
+        replication_factor=settings.replication_factor,
+        config=dict(inputs.dead_letter.config),
+    )
+    compacted = {
+        "cleanup.policy": "compact",
+        "max.message.bytes": str(max_record_bytes),
+        # compact the changelog within hours, so a restore reads about one record per lead
+        "segment.ms": str(int(6 * HOURS * 1000)),
+        "min.cleanable.dirty.ratio": "0.1",
+        "delete.retention.ms": str(int(24 * HOURS * 1000)),
+    }
+    if settings.min_insync_replicas is not None:
+        compacted["min.insync.replicas"] = str(settings.min_insync_replicas)
+    lead_scores = Topic(
+        name=f"{settings.prefix}.lead-scores",
+        partitions=settings.partitions,
+        replication_factor=settings.replication_factor,
+        config=compacted,
+    )
+    return WorkerTopics(inputs=inputs, alerts=alerts, lead_scores=lead_scores)
 
 
 def _text(value: Any) -> str:

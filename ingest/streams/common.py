@@ -10,6 +10,7 @@ import orjson
 
 from ingest.errors import UnusableInput, shorten
 from pipeline.envelope import Envelope, Stream, Via
+from pipeline.envelope import format_time as format_time  # defined there, still offered here
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -70,10 +71,6 @@ def content_hash(*parts: Any) -> str:
 
 def event_id(cloudevent: dict[str, Any], adobe_event_id: str | None) -> str:
     return identifier(cloudevent.get("id")) or adobe_event_id or content_hash(cloudevent)
-
-
-def format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_time(value: Any, field: str) -> datetime:

@@ -1,4 +1,4 @@
-"""The workers' own Prometheus metrics (the consume loop's are in ``pipeline/consume.py``).
+"""The workers' own Prometheus metrics (the consume loop's are in ``pipeline/consume/metrics.py``).
 
 Declared once, on the worker process' own registry, with closed label sets: rule ids come from
 the rule file and are fixed at start; no event, lead or alert id is ever a label.
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from pipeline.consume import ConsumeMetrics
+from pipeline.consume.metrics import OUTCOMES, ConsumeMetrics
 
 FRESHNESS_BUCKETS_S = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0, 86400.0)
 SINKS = ("log", "webhook", "marketo_list", "marketo_push")
@@ -78,3 +78,16 @@ class WorkerMetrics:
             metrics.alerts.labels(rule, severity)
             metrics.alerts_suppressed.labels(rule)
         return metrics
+
+    def summary(self, worker: str) -> str:
+        """One line for the log when the worker stops: records by outcome, outputs written."""
+        parts = []
+        for outcome in OUTCOMES:
+            n = self.registry.get_sample_value(
+                "datastreams_worker_events_total", {"worker": worker, "outcome": outcome}
+            )
+            parts.append(f"{outcome}={int(n or 0)}")
+        for metric in ("datastreams_worker_alerts_total", "datastreams_worker_scores_total"):
+            samples = (s for m in self.registry.collect() for s in m.samples if s.name == metric)
+            parts.append(f"{metric.split('_')[2]}={int(sum(s.value for s in samples))}")
+        return " ".join(parts)

@@ -1,11 +1,12 @@
 """Running one worker process: start, ready, drain, stop.
 
-``serve_worker(settings, shutdown)`` owns every resource in one ``AsyncExitStack`` (closed in
-reverse order, each only if it started):
+``serve_worker(settings, shutdown)`` runs the worker ``settings.kind`` names, as its wing's
+``WorkerSpec`` describes it (``registry.py``), and owns every resource in one ``AsyncExitStack``
+(closed in reverse order, each only if it started):
 
 1. the publisher (connects in the background; the worker waits until Kafka answers),
-2. the output topics (created if missing; lead-scores must have lead-activity's partition count),
-3. an HTTP client session for the sinks, the handler (alerting or scoring),
+2. the output topics of the workers (created if missing, as the wing fits them; then its check),
+3. an HTTP client session for the sinks, the handler the wing builds with its sinks,
 4. the HTTP endpoint: ``/healthz`` (200 while the loop runs, 503 after a fatal error),
    ``/readyz`` (200 once partitions are assigned and restored), ``/metrics``,
 5. the consume loop.
@@ -28,25 +29,16 @@ from aiohttp import web
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from pipeline.admin import create_missing, partitions_of, wait_writable
-from pipeline.consume import ConsumeLoop, Handler
+from pipeline.admin import create_missing, wait_writable
+from pipeline.consume.loop import ConsumeLoop
 from pipeline.publish import Publisher
 from pipeline.settings import client_options
-from pipeline.topics import Topic
-from pipeline.workers.alerting import AlertingHandler
-from pipeline.workers.errors import PartitioningError
+from pipeline.topics import WorkerTopics, build_worker_topics
 from pipeline.workers.marketo import MarketoClient
 from pipeline.workers.metrics import WorkerMetrics
-from pipeline.workers.scoring import ScoringHandler
+from pipeline.workers.registry import worker_spec
 from pipeline.workers.settings import WorkerSettings
-from pipeline.workers.sinks import (
-    AlertSink,
-    LogSink,
-    MarketoListSink,
-    MarketoScoreSink,
-    WebhookSink,
-)
-from pipeline.workers.topics import WorkerTopics, build_worker_topics
+from pipeline.workers.spec import Wiring, WorkerSpec
 
 log = logging.getLogger(__name__)
 
@@ -85,78 +77,19 @@ def create_http_app(loop: ConsumeLoop, worker_metrics: WorkerMetrics) -> web.App
     return app
 
 
-async def ensure_outputs(settings: WorkerSettings, topics: WorkerTopics) -> None:
-    """Create the output topics if allowed; check that scores are co-partitioned with leads."""
+async def ensure_outputs(settings: WorkerSettings, spec: WorkerSpec, topics: WorkerTopics) -> None:
+    """Create the output topics if allowed, as the worker fits them, then let it check them.
+    Every worker creates all the workers' outputs: a reader finds them whichever starts first."""
     admin = AIOKafkaAdminClient(**client_options(settings.kafka))
     await admin.start()
     try:
-        outputs: tuple[Topic, ...] = topics.outputs()
-        if settings.kind == "scoring":
-            leads = await partitions_of(admin, topics.inputs.lead_activity.name)
-            if leads:  # the changelog must follow lead-activity's partition count
-                outputs = (topics.alerts, replace(topics.lead_scores, partitions=len(leads)))
+        outputs = (await spec.fit_outputs(admin, topics)).outputs()
         if settings.topics.create:
             await create_missing(admin, outputs)
         await wait_writable(admin, {t.name for t in outputs}, ADMIN_TIMEOUT_S)
-        if settings.kind == "scoring":
-            leads = await partitions_of(admin, topics.inputs.lead_activity.name)
-            scores = await partitions_of(admin, topics.lead_scores.name)
-            if leads and len(leads) != len(scores):
-                raise PartitioningError(
-                    f"{topics.lead_scores.name} has {len(scores)} partitions and "
-                    f"{topics.inputs.lead_activity.name} {len(leads)}: they must be equal"
-                )
+        await spec.check_outputs(admin, topics)
     finally:
         await admin.close()
-
-
-def build_handler(
-    settings: WorkerSettings,
-    topics: WorkerTopics,
-    publisher: Publisher,
-    session: aiohttp.ClientSession,
-    worker_metrics: WorkerMetrics,
-    clock: Callable[[], float],
-) -> tuple[Handler, list[str]]:
-    """The handler for ``settings.kind`` and the topics it consumes."""
-    clients = {m.munchkin_id: MarketoClient(session, m) for m in settings.marketo}
-    if settings.alerting is not None:
-        a = settings.alerting
-        sinks: list[AlertSink] = [LogSink(worker_metrics)] if a.log_alerts else []
-        if a.webhook.url is not None:
-            sinks.append(WebhookSink(session, a.webhook, worker_metrics))
-        if clients:
-            sinks.append(MarketoListSink(clients, worker_metrics))
-        handler: Handler = AlertingHandler(
-            rules=a.rules,
-            alerts_topic=topics.alerts.name,
-            publisher=publisher,
-            sinks=sinks,
-            metrics=worker_metrics,
-            max_keys_per_rule=a.max_keys_per_rule,
-            restore_horizon_s=a.restore_horizon_s,
-            clock=clock,
-        )
-        inputs = topics.inputs
-        return handler, [
-            inputs.lead_activity.name,
-            inputs.user_audit.name,
-            inputs.notification.name,
-        ]
-    assert settings.scoring is not None
-    s = settings.scoring
-    pusher = MarketoScoreSink(clients, s.push_field, worker_metrics) if s.push_to_marketo else None
-    handler = ScoringHandler(
-        model=s.model,
-        emit_threshold=s.emit_threshold,
-        checkpoint_interval_s=s.checkpoint_interval_s,
-        scores_topic=topics.lead_scores.name,
-        publisher=publisher,
-        metrics=worker_metrics,
-        pusher=pusher,
-        clock=clock,
-    )
-    return handler, [topics.inputs.lead_activity.name]
 
 
 async def _first(*awaitables: Awaitable[object]) -> None:
@@ -169,20 +102,6 @@ async def _first(*awaitables: Awaitable[object]) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def summary(worker_metrics: WorkerMetrics, name: str) -> str:
-    registry = worker_metrics.registry
-    parts = []
-    for outcome in ("handled", "duplicate", "deadlettered"):
-        n = registry.get_sample_value(
-            "datastreams_worker_events_total", {"worker": name, "outcome": outcome}
-        )
-        parts.append(f"{outcome}={int(n or 0)}")
-    for metric in ("datastreams_worker_alerts_total", "datastreams_worker_scores_total"):
-        total = sum(s.value for m in registry.collect() for s in m.samples if s.name == metric)
-        parts.append(f"{metric.split('_')[2]}={int(total)}")
-    return " ".join(parts)
-
-
 async def serve_worker(
     settings: WorkerSettings,
     shutdown: Awaitable[object],
@@ -191,9 +110,9 @@ async def serve_worker(
     on_ready: Callable[[ConsumeLoop, int], None] | None = None,
 ) -> int:
     """Run the worker until ``shutdown`` completes; ``on_ready(loop, http_port)`` for tests."""
-    name = settings.kind
-    rules = settings.alerting.rules.rules if settings.alerting else ()
-    worker_metrics = WorkerMetrics.create((r.id, r.severity.value) for r in rules)
+    spec = worker_spec(settings.kind)
+    name = spec.kind
+    worker_metrics = spec.metrics(settings)
     kafka = replace(settings.kafka, client_id=f"{settings.kafka.client_id}-{name}")
     topics = build_worker_topics(settings.topics, kafka.max_record_bytes)
     shutdown_task = asyncio.ensure_future(shutdown)
@@ -204,15 +123,16 @@ async def serve_worker(
         await _first(publisher.wait_ready(FOREVER_S), asyncio.shield(shutdown_task))
         if shutdown_task.done():
             return 0
-        await ensure_outputs(settings, topics)
+        await ensure_outputs(settings, spec, topics)
         session = await stack.enter_async_context(aiohttp.ClientSession())
-        handler, inputs = build_handler(settings, topics, publisher, session, worker_metrics, clock)
+        clients = {m.munchkin_id: MarketoClient(session, m) for m in settings.marketo}
+        wiring = Wiring(settings, topics, publisher, session, clients, worker_metrics, clock)
         loop = ConsumeLoop(
             name=name,
             kafka=kafka,
             settings=settings.consume,
-            topics=inputs,
-            handler=handler,
+            topics=[t.name for t in spec.inputs(topics)],
+            handler=spec.handler(wiring),
             publisher=publisher,
             dead_letter_topic=topics.inputs.dead_letter.name,
             metrics=worker_metrics.consume,
@@ -234,7 +154,7 @@ async def serve_worker(
         log.info("%s worker: draining", name)
         await loop.stop()
     shutdown_task.cancel()
-    log.info("%s worker stopped; events %s", name, summary(worker_metrics, name))
+    log.info("%s worker stopped; events %s", name, worker_metrics.summary(name))
     return 0 if loop.failure is None else 1
 
 

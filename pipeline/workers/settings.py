@@ -2,22 +2,21 @@
 
 Source: the TOML file named by ``DATASTREAMS_WORKER_CONFIG`` (optional; e.g.
 ``deploy/workers/worker.toml``) with the same ``[kafka]`` and ``[topics]`` tables as the ingress,
-plus ``[worker]``, ``[alerting]``, ``[scoring]`` and ``[[marketo]]``. The rule file, the scoring
-file and the coefficients file it names are read here too; relative paths are taken from the
+plus ``[worker]``, ``[alerting]``, ``[scoring]`` and ``[[marketo]]``. Each worker reads its own
+table (``alerting/settings.py``, ``scoring/settings.py``) and the files it names, relative to the
 config file's folder. Environment overrides: ``KAFKA_BOOTSTRAP_SERVERS``,
 ``DATASTREAMS_TOPIC_PREFIX``, ``DATASTREAMS_WORKER_PORT``, ``DATASTREAMS_LOG_LEVEL``,
 ``DATASTREAMS_ALERT_WEBHOOK_URL``, and for each Marketo instance the variable its
 ``client_secret_env`` names.
 """
 
-import json
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.consume import ConsumeSettings
+from pipeline.consume.settings import ConsumeSettings
 from pipeline.dedup import DEFAULT_CAPACITY, DEFAULT_WINDOW_S, HOUR_S
 from pipeline.errors import ConfigError
 from pipeline.secrets import Secret, resolve
@@ -30,53 +29,13 @@ from pipeline.settings import (
     read_topics,
     table,
 )
-from pipeline.workers.models import (
-    MODEL_NAMES,
-    ScoringModel,
-    parse_decayed_weights,
-    parse_logistic_regression,
-)
-from pipeline.workers.rules import RuleSet, Severity, parse_rules
+from pipeline.workers.alerting.settings import AlertingSettings, read_alerting
+from pipeline.workers.files import Files
+from pipeline.workers.scoring.settings import ScoringSettings, read_scoring
 
 KINDS = ("alerting", "scoring")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 TOP_KEYS = {"kafka", "topics", "worker", "alerting", "scoring", "marketo"}
-DAYS = 24 * HOUR_S
-
-
-@dataclass(frozen=True)
-class WebhookSettings:
-    url: Secret | None = None  # Slack incoming webhook URLs are credentials
-    min_severity: Severity = Severity.INFO
-    timeout_s: float = 5 * SECONDS
-    max_attempts: int = 5
-    retry_initial_s: float = 0.5 * SECONDS
-
-
-@dataclass(frozen=True)
-class AlertingSettings:
-    rules: RuleSet
-    group_id: str = "datastreams-alerting"
-    # A new group starts at the end of the topics (with state warmed from the recent past),
-    # so a first deployment does not alert on a week of history.
-    start_from: str = "latest"
-    port: int = 9101
-    log_alerts: bool = True
-    max_keys_per_rule: int = 100_000
-    restore_horizon_s: float = 7 * DAYS
-    webhook: WebhookSettings = field(default_factory=WebhookSettings)
-
-
-@dataclass(frozen=True)
-class ScoringSettings:
-    model: ScoringModel
-    emit_threshold: float = 5.0
-    checkpoint_interval_s: float = 30 * SECONDS
-    group_id: str = "datastreams-scoring"
-    start_from: str = "earliest"
-    port: int = 9102
-    push_to_marketo: bool = False
-    push_field: str = "datastreamsScore"
 
 
 @dataclass(frozen=True)
@@ -122,27 +81,6 @@ WORKER_KEYS = {
     "dedup_window_hours",
     "dedup_max_ids_per_partition",
 }
-ALERTING_KEYS = {
-    "group_id",
-    "start_from",
-    "port",
-    "rules_file",
-    "log_alerts",
-    "max_keys_per_rule",
-    "restore_horizon_hours",
-    "webhook_url",
-    "webhook_min_severity",
-    "webhook_timeout_seconds",
-    "webhook_max_attempts",
-}
-SCORING_KEYS = {"group_id", "start_from", "port", "config_file", "push_to_marketo", "push_field"}
-SCORING_FILE_KEYS = {
-    "model",
-    "emit_threshold",
-    "checkpoint_seconds",
-    "decayed_weights",
-    "logistic_regression",
-}
 MARKETO_KEYS = {
     "munchkin_id",
     "identity_url",
@@ -179,97 +117,6 @@ def read_consume(s: Section, group_id: str, start_from: str) -> ConsumeSettings:
         drain_timeout_s=s.number("drain_timeout_seconds", d.drain_timeout_s, 0.1),
         dedup_window_s=s.number("dedup_window_hours", DEFAULT_WINDOW_S / HOUR_S, 0.01) * HOUR_S,
         dedup_capacity=s.integer("dedup_max_ids_per_partition", DEFAULT_CAPACITY, 1),
-    )
-
-
-class Files:
-    """Reads the files a config names, relative to the config file's folder."""
-
-    def __init__(self, base: Path) -> None:
-        self.base = base
-
-    def path(self, name: str) -> Path:
-        p = Path(name)
-        return p if p.is_absolute() else self.base / p
-
-    def toml(self, key: str, name: str) -> dict[str, Any]:
-        path = self.path(name)
-        try:
-            return tomllib.loads(path.read_text("utf-8"))
-        except FileNotFoundError as exc:
-            raise ConfigError(f"Config '{key}' names {str(path)!r}, which does not exist.") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"Config '{key}': {str(path)!r} is not valid TOML: {exc}") from exc
-
-    def json(self, key: str, name: str) -> dict[str, Any]:
-        path = self.path(name)
-        try:
-            doc = json.loads(path.read_text("utf-8"))
-        except FileNotFoundError as exc:
-            raise ConfigError(f"Config '{key}' names {str(path)!r}, which does not exist.") from exc
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"Config '{key}': {str(path)!r} is not valid JSON: {exc}") from exc
-        if not isinstance(doc, dict):
-            raise ConfigError(f"Config '{key}': {str(path)!r} must hold a JSON object.")
-        return doc
-
-
-def read_alerting(doc: Mapping[str, Any], env: Mapping[str, str], files: Files) -> AlertingSettings:
-    s = Section("alerting", table(doc, "alerting"), ALERTING_KEYS)
-    rules_file = s.text("rules_file", "alert-rules.toml")
-    rules = parse_rules(files.toml("alerting.rules_file", rules_file), str(files.path(rules_file)))
-    ref = env.get("DATASTREAMS_ALERT_WEBHOOK_URL") or s.text("webhook_url", "")
-    url = resolve(ref, "alerting.webhook_url", env).reveal() if ref else ""
-    if url and not url.startswith(("https://", "http://")):
-        raise ConfigError("Config 'alerting.webhook_url' must be an http(s) URL.")
-    d = WebhookSettings()
-    webhook = WebhookSettings(
-        url=Secret(url) if url else None,
-        min_severity=Severity(
-            s.choice("webhook_min_severity", d.min_severity.value, tuple(x.value for x in Severity))
-        ),
-        timeout_s=s.number("webhook_timeout_seconds", d.timeout_s, 0.1),
-        max_attempts=s.integer("webhook_max_attempts", d.max_attempts, 1),
-    )
-    a = AlertingSettings(rules=rules)
-    return AlertingSettings(
-        rules=rules,
-        group_id=s.text("group_id", a.group_id),
-        start_from=s.choice("start_from", a.start_from, ("earliest", "latest")),
-        port=s.integer("port", a.port),
-        log_alerts=s.flag("log_alerts", a.log_alerts),
-        max_keys_per_rule=s.integer("max_keys_per_rule", a.max_keys_per_rule, 1),
-        restore_horizon_s=s.number("restore_horizon_hours", a.restore_horizon_s / HOUR_S, 0.0)
-        * HOUR_S,
-        webhook=webhook,
-    )
-
-
-def read_scoring(doc: Mapping[str, Any], files: Files) -> ScoringSettings:
-    s = Section("scoring", table(doc, "scoring"), SCORING_KEYS)
-    config_file = s.text("config_file", "scoring.toml")
-    scoring_doc = files.toml("scoring.config_file", config_file)
-    f = Section(str(files.path(config_file)), scoring_doc, SCORING_FILE_KEYS)
-    model: ScoringModel
-    if f.choice("model", "decayed-weights", MODEL_NAMES) == "decayed-weights":
-        model = parse_decayed_weights(table(scoring_doc, "decayed_weights"))
-    else:
-        lr = Section(
-            "logistic_regression", table(scoring_doc, "logistic_regression"), {"coefficients_file"}
-        )
-        name = lr.text("coefficients_file", "lead-model.example.json")
-        coefficients = files.json("logistic_regression.coefficients_file", name)
-        model = parse_logistic_regression(coefficients, str(files.path(name)))
-    d = ScoringSettings(model=model)
-    return ScoringSettings(
-        model=model,
-        emit_threshold=f.number("emit_threshold", d.emit_threshold, 0.0),
-        checkpoint_interval_s=f.number("checkpoint_seconds", d.checkpoint_interval_s, 0.0),
-        group_id=s.text("group_id", d.group_id),
-        start_from=s.choice("start_from", d.start_from, ("earliest", "latest")),
-        port=s.integer("port", d.port),
-        push_to_marketo=s.flag("push_to_marketo", d.push_to_marketo),
-        push_field=s.text("push_field", d.push_field),
     )
 
 

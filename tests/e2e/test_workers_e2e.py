@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from pipeline.envelope import format_time
 from tests import payloads as p
 from tests.conftest import IngressFactory
 from tests.pipeline.workers.harness import (
@@ -23,7 +24,7 @@ BOUND_S = 10.0
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return format_time(datetime.now(UTC))
 
 
 def at_now(event: dict[str, Any]) -> dict[str, Any]:

@@ -31,15 +31,15 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
 
-from pipeline.consume import ConsumeLoop, ConsumeSettings
-from pipeline.envelope import Envelope, Stream, Via
+from pipeline.consume.loop import ConsumeLoop
+from pipeline.consume.settings import ConsumeSettings
+from pipeline.envelope import Envelope, Stream, Via, format_time
 from pipeline.publish import Publisher
 from pipeline.runtime import tune_gc
 from pipeline.settings import TopicSettings
-from pipeline.topics import OutboundRecord, build_topics, route
+from pipeline.topics import OutboundRecord, WorkerTopics, build_topics, build_worker_topics, route
 from pipeline.workers.service import serve_worker
 from pipeline.workers.settings import load_worker_settings
-from pipeline.workers.topics import WorkerTopics, build_worker_topics
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ LEAD_TYPES = (  # (activityTypeId, name, share)
 
 
 def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return format_time(moment)
 
 
 def lead_activity(rng: random.Random, at: datetime) -> Envelope:

@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 
 from ingest.normalize import normalize_direct_push
-from ingest.streams.common import format_time
+from pipeline.envelope import format_time
 from pipeline.topics import OutboundRecord, Topics, route
 from tools.simulate.adobe_io import Delivery
 from tools.simulate.direct_push import push_body

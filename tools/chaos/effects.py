@@ -19,13 +19,14 @@ from typing import Any, cast
 
 import orjson
 
-from pipeline.consume import Handler, Partition, to_record
+from pipeline.consume.handler import Handler
+from pipeline.consume.record import Partition, to_record
 from pipeline.dedup import DedupMemory
 from pipeline.publish import Publisher
 from pipeline.topics import OutboundRecord
-from pipeline.workers.alerting import AlertingHandler
+from pipeline.workers.alerting.handler import AlertingHandler
 from pipeline.workers.metrics import WorkerMetrics
-from pipeline.workers.scoring import ScoringHandler
+from pipeline.workers.scoring.handler import ScoringHandler
 from pipeline.workers.settings import WorkerSettings
 from tools.chaos.verify import Records, header
 

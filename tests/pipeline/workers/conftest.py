@@ -1,7 +1,9 @@
-"""Fixtures of the worker tests: fake Marketo and webhook servers (real aiohttp apps)."""
+"""Fixtures of the worker tests: fake Marketo and webhook servers (real aiohttp apps), a client
+session to reach them."""
 
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
@@ -24,3 +26,9 @@ async def fake_webhook() -> AsyncIterator[tuple[FakeWebhook, str]]:
     await server.start_server()
     yield fake, str(server.make_url("/hook"))
     await server.close()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as s:
+        yield s

@@ -2,6 +2,7 @@
 
 Both are real aiohttp applications served on a local port; they check what a real peer checks
 (credentials, bearer tokens, body shapes) and can be scripted to fail, so sink tests can fail.
+``instance`` points a Marketo instance at the fake; ``sample`` reads what the sinks counted.
 """
 
 from dataclasses import dataclass, field
@@ -9,8 +10,33 @@ from typing import Any
 
 from aiohttp import web
 
+from pipeline.secrets import Secret
+from pipeline.workers.metrics import WorkerMetrics
+from pipeline.workers.settings import MarketoInstance
+from tests.pipeline.events import MUNCHKIN
+
 CLIENT_ID = "marketo-client-id"
 CLIENT_SECRET = "marketo-client-secret-0123456789"
+
+
+def instance(base: str, secret: str = CLIENT_SECRET) -> MarketoInstance:
+    return MarketoInstance(
+        munchkin_id=MUNCHKIN,
+        identity_url=f"{base}/identity",
+        rest_url=f"{base}/rest",
+        client_id=CLIENT_ID,
+        client_secret=Secret(secret),
+        lists={"followup": 1001},
+        max_attempts=3,
+        retry_initial_s=0.01,
+    )
+
+
+def sample(metrics: WorkerMetrics, sink: str, result: str) -> float:
+    labels = {"sink": sink, "result": result}
+    return (
+        metrics.registry.get_sample_value("datastreams_worker_sink_deliveries_total", labels) or 0
+    )
 
 
 @dataclass

@@ -14,7 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
 from pipeline.admin import partitions_of
-from pipeline.consume import ConsumeLoop
+from pipeline.consume.loop import ConsumeLoop
 from pipeline.envelope import Envelope
 from pipeline.publish import Publisher
 from pipeline.settings import KafkaSettings, TopicSettings

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ConfigError
-from pipeline.workers.models import LogisticRegression
+from pipeline.workers.scoring.models import LogisticRegression
 from pipeline.workers.settings import load_worker_settings, parse_worker_settings
 from tests.pipeline.workers.harness import DEPLOY
 

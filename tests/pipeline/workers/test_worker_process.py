@@ -9,7 +9,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.pipeline.workers.events import notification
+from tests.pipeline.events import notification
 from tests.pipeline.workers.harness import (
     DEPLOY,
     input_topics,

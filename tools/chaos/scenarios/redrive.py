@@ -19,7 +19,7 @@ from pathlib import Path
 
 import orjson
 
-from pipeline.envelope import DeadLetter, Stream, Via
+from pipeline.envelope import DeadLetter, Stream, Via, format_time
 from pipeline.publish import Publisher
 from pipeline.settings import KafkaSettings, TopicSettings
 from pipeline.topics import build_topics, route_dead_letter
@@ -58,7 +58,7 @@ def letter(event: SimEvent, raw: bytes) -> DeadLetter:
         munchkinid=event.tenant,
         stream=Stream(event.stream),
         via=via,
-        receivedat=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        receivedat=format_time(datetime.now(UTC)),
     )
 
 

@@ -4,10 +4,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from pipeline.consume import Partition, to_record
+from pipeline.consume.record import Partition, to_record
 from pipeline.envelope import Envelope
 from pipeline.topics import Headers, route
-from tests.pipeline.workers.events import OTHER, audit, lead, notification
+from tests.pipeline.events import OTHER, audit, lead, notification
 from tests.pipeline.workers.harness import input_topics
 
 TOPICS = input_topics("unit")

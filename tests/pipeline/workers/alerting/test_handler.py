@@ -7,15 +7,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.consume import Record, Undecodable
+from pipeline.consume.errors import Undecodable
+from pipeline.consume.record import Record
 from pipeline.publish import Publisher
 from pipeline.settings import TopicSettings
 from pipeline.topics import build_topics
-from pipeline.workers.alerting import AlertingHandler, header_fields
-from pipeline.workers.engine import RuleEngine
+from pipeline.workers.alerting.engine import RuleEngine
+from pipeline.workers.alerting.handler import AlertingHandler, header_fields
+from pipeline.workers.alerting.rules import parse_rules
 from pipeline.workers.metrics import WorkerMetrics
-from pipeline.workers.rules import parse_rules
-from tests.pipeline.workers.events import T0, lead, records
+from tests.pipeline.events import T0, lead, records
 from tests.pipeline.workers.harness import DEPLOY
 
 TOPICS = build_topics(TopicSettings(prefix="t", partitions=1), 1 << 20)

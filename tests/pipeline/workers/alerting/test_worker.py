@@ -4,7 +4,8 @@ import asyncio
 import time
 from typing import Any
 
-from tests.pipeline.workers.events import MUNCHKIN, OTHER, T0, lead
+from tests.pipeline.events import MUNCHKIN, OTHER, T0, lead
+from tests.pipeline.workers.alerting.scenarios import default_rule_scenarios
 from tests.pipeline.workers.fakes import CLIENT_ID, CLIENT_SECRET, FakeMarketo, FakeWebhook
 from tests.pipeline.workers.harness import (
     input_topics,
@@ -17,7 +18,6 @@ from tests.pipeline.workers.harness import (
     wait_for_values,
     worker_settings,
 )
-from tests.pipeline.workers.scenarios import default_rule_scenarios
 
 
 def alerting_doc(webhook: str, marketo: str) -> dict[str, Any]:

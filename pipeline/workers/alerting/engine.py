@@ -19,7 +19,7 @@ from collections.abc import Collection, Hashable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from pipeline.workers.rules import Doc, Rule, RuleSet, Severity, getter
+from pipeline.workers.alerting.rules import Doc, Rule, RuleSet, Severity, getter
 
 DEFAULT_MAX_KEYS = 100_000
 MAX_EVIDENCE = 20

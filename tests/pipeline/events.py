@@ -1,4 +1,4 @@
-"""Envelopes for worker tests, shaped as the ingress writes them (``pipeline/envelope.py``)."""
+"""Envelopes and records for consume and worker tests, shaped as the ingress writes them."""
 
 import time
 import uuid
@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.activity_types import standard_names, type_suffix
-from pipeline.consume import Partition, Record, to_record
-from pipeline.envelope import Envelope, Stream, Via
+from pipeline.consume.record import Partition, Record, to_record
+from pipeline.envelope import Envelope, Stream, Via, format_time
 from pipeline.topics import OutboundRecord, Topics, route
 
 MUNCHKIN = "321-XYZ-987"
@@ -17,9 +17,7 @@ T0 = 1_772_441_700.0  # 2026-03-02T08:55:00Z
 
 
 def iso(at_s: float) -> str:
-    return (
-        datetime.fromtimestamp(at_s, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    )
+    return format_time(datetime.fromtimestamp(at_s, UTC))
 
 
 def envelope(

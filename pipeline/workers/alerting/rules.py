@@ -69,7 +69,7 @@ RULE_KEYS = {
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
-Doc = Mapping[str, Any]  # an envelope as its JSON document (pipeline.consume.decode_document)
+Doc = Mapping[str, Any]  # an envelope as its JSON document (consume.record.decode_document)
 Getter = Callable[[Doc], Any]
 
 

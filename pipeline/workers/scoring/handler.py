@@ -25,18 +25,20 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from pipeline.consume import Partition, PartitionReader, Record, event_time_s
+from pipeline.consume.handler import Reader
+from pipeline.consume.record import Partition, Record, event_time_s
+from pipeline.envelope import format_epoch_s
 from pipeline.publish import Publisher
 from pipeline.topics import Headers, OutboundRecord
 from pipeline.workers.metrics import WorkerMetrics
-from pipeline.workers.models import (
+from pipeline.workers.scoring.models import (
     Activity,
     Features,
     ScoringModel,
     features_from_json,
     features_to_json,
 )
-from pipeline.workers.sinks import MarketoScoreSink, iso
+from pipeline.workers.scoring.sinks import MarketoScoreSink
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +156,7 @@ def score_record(
         "leadId": lead,
         "model": model.name,
         "score": state.emitted,
-        "scoreTime": iso(state.emitted_at_s) if state.emitted is not None else None,
+        "scoreTime": format_epoch_s(state.emitted_at_s) if state.emitted is not None else None,
         "update": update,
         "state": {
             "current": model.score(state.features),
@@ -365,7 +367,7 @@ class ScoringHandler:
         self._outbox = {(p, k) for p, k in self._outbox if p not in partitions}
         self._metrics.leads.set(sum(len(v) for v in self._leads.values()))
 
-    async def restore(self, partitions: Sequence[Partition], reader: PartitionReader) -> None:
+    async def restore(self, partitions: Sequence[Partition], reader: Reader) -> None:
         """The latest state per lead from the lead-scores partition of the same number."""
         changelog = {Partition(self._topic, p.partition): p for p in partitions}
         starts = await reader.offsets_since(list(changelog), 0)

@@ -10,9 +10,9 @@ import orjson
 from pipeline.envelope import Envelope
 from pipeline.publish import partition_for
 from pipeline.workers.metrics import WorkerMetrics
-from pipeline.workers.scoring import ScoringHandler
-from pipeline.workers.settings import ScoringSettings
-from tests.pipeline.workers.events import MUNCHKIN, T0, lead, records
+from pipeline.workers.scoring.handler import ScoringHandler
+from pipeline.workers.scoring.settings import ScoringSettings
+from tests.pipeline.events import MUNCHKIN, T0, lead, records
 from tests.pipeline.workers.fakes import CLIENT_ID, CLIENT_SECRET, FakeMarketo
 from tests.pipeline.workers.harness import (
     input_topics,
@@ -25,7 +25,7 @@ from tests.pipeline.workers.harness import (
     unique,
     worker_settings,
 )
-from tests.pipeline.workers.test_scoring_handler import FakePublisher
+from tests.pipeline.workers.scoring.test_handler import FakePublisher
 
 TYPES = [1, 2, 3, 7, 8, 9, 10, 11, 12, 22, 46]
 

@@ -6,7 +6,7 @@ import math
 import pytest
 
 from pipeline.errors import ConfigError
-from pipeline.workers.models import (
+from pipeline.workers.scoring.models import (
     Activity,
     DecayedWeights,
     Features,

@@ -1,20 +1,24 @@
-"""Sinks against fake peers: a Slack-compatible webhook and a fake Marketo REST server."""
-
-from collections.abc import AsyncIterator
+"""Alert sinks against fake peers: a Slack-compatible webhook and a fake Marketo REST server."""
 
 import aiohttp
 import pytest
 
 from pipeline.secrets import Secret
-from pipeline.workers.engine import Alert
+from pipeline.workers.alerting.engine import Alert
+from pipeline.workers.alerting.rules import Severity
+from pipeline.workers.alerting.settings import WebhookSettings
+from pipeline.workers.alerting.sinks import MarketoListSink, WebhookSink
 from pipeline.workers.errors import MarketoRejected
 from pipeline.workers.marketo import MarketoClient
 from pipeline.workers.metrics import WorkerMetrics
-from pipeline.workers.rules import Severity
-from pipeline.workers.settings import MarketoInstance, WebhookSettings
-from pipeline.workers.sinks import MarketoListSink, MarketoScoreSink, WebhookSink
-from tests.pipeline.workers.events import MUNCHKIN, T0
-from tests.pipeline.workers.fakes import CLIENT_ID, CLIENT_SECRET, FakeMarketo, FakeWebhook
+from tests.pipeline.events import MUNCHKIN, T0
+from tests.pipeline.workers.fakes import (
+    CLIENT_ID,
+    FakeMarketo,
+    FakeWebhook,
+    instance,
+    sample,
+)
 
 
 def alert(
@@ -33,32 +37,6 @@ def alert(
         last_seen_s=T0 + 60,
         lead_id=lead,
         add_to_list="followup",
-    )
-
-
-def sample(metrics: WorkerMetrics, sink: str, result: str) -> float:
-    labels = {"sink": sink, "result": result}
-    return (
-        metrics.registry.get_sample_value("datastreams_worker_sink_deliveries_total", labels) or 0
-    )
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
-
-
-def instance(base: str, secret: str = CLIENT_SECRET) -> MarketoInstance:
-    return MarketoInstance(
-        munchkin_id=MUNCHKIN,
-        identity_url=f"{base}/identity",
-        rest_url=f"{base}/rest",
-        client_id=CLIENT_ID,
-        client_secret=Secret(secret),
-        lists={"followup": 1001},
-        max_attempts=3,
-        retry_initial_s=0.01,
     )
 
 
@@ -164,21 +142,3 @@ async def test_bad_credentials_are_refused_without_retrying(
     await MarketoListSink({MUNCHKIN: client}, metrics).deliver([alert()])
     assert len(fake.calls) == 2
     assert sample(metrics, "marketo_list", "failed") == 1
-
-
-async def test_score_push_back_updates_the_field_in_batches_of_300(
-    fake_marketo: tuple[FakeMarketo, str], session: aiohttp.ClientSession
-) -> None:
-    fake, base = fake_marketo
-    metrics = WorkerMetrics.create()
-    sink = MarketoScoreSink(
-        {MUNCHKIN: MarketoClient(session, instance(base))}, "leadScoreDs", metrics
-    )
-    scores = [(MUNCHKIN, str(i), i / 3) for i in range(1, 351)]
-    await sink.push([*scores, ("999-NOP-999", "5", 1.0), (MUNCHKIN, "not-a-number", 2.0)])
-    syncs = [c[1] for c in fake.calls if c[0] == "sync_leads"]
-    assert [len(s["input"]) for s in syncs] == [300, 50]
-    assert syncs[0]["input"][0] == {"id": 1, "leadScoreDs": 0.3333}
-    assert fake.fields[350] == {"leadScoreDs": 116.6667}
-    assert sample(metrics, "marketo_push", "ok") == 350
-    assert sample(metrics, "marketo_push", "skipped") == 2

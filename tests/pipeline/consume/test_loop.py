@@ -12,19 +12,16 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import CollectorRegistry
 
-from pipeline.consume import (
-    ConsumeLoop,
-    ConsumeMetrics,
-    ConsumeSettings,
-    Partition,
-    PartitionReader,
-    Record,
-)
+from pipeline.consume.loop import ConsumeLoop
+from pipeline.consume.metrics import ConsumeMetrics
+from pipeline.consume.reader import PartitionReader
+from pipeline.consume.record import Partition, Record
+from pipeline.consume.settings import ConsumeSettings
 from pipeline.errors import PublishTimeout
 from pipeline.publish import Publisher
 from pipeline.settings import KafkaSettings
 from pipeline.topics import Topics
-from tests.pipeline.workers.events import lead
+from tests.pipeline.events import lead
 from tests.pipeline.workers.harness import (
     WAIT_S,
     input_topics,

@@ -5,12 +5,12 @@ from typing import Any
 import orjson
 import pytest
 
-from pipeline.consume import Partition
+from pipeline.consume.record import Partition
 from pipeline.topics import OutboundRecord
 from pipeline.workers.metrics import WorkerMetrics
-from pipeline.workers.models import DecayedWeights, Features
-from pipeline.workers.scoring import LeadScore, ScoringHandler, state_from_json
-from tests.pipeline.workers.events import MUNCHKIN, T0, lead, records
+from pipeline.workers.scoring.handler import LeadScore, ScoringHandler, state_from_json
+from pipeline.workers.scoring.models import DecayedWeights, Features
+from tests.pipeline.events import MUNCHKIN, T0, lead, records
 from tests.pipeline.workers.harness import input_topics
 
 TOPICS = input_topics("unit")
@@ -114,7 +114,7 @@ async def test_activities_already_in_a_restored_state_are_not_counted_again() ->
 
 
 async def test_other_streams_are_ignored() -> None:
-    from tests.pipeline.workers.events import notification
+    from tests.pipeline.events import notification
 
     h = handler(FakePublisher())
     [r] = records([notification("campaign_abort", {"campaignId": 1})], TOPICS)

@@ -18,13 +18,15 @@ from collections.abc import Callable, Collection, Sequence
 
 import orjson
 
-from pipeline.consume import Partition, PartitionReader, Record, event_time_s
+from pipeline.consume.handler import Reader
+from pipeline.consume.record import Partition, Record, event_time_s
+from pipeline.envelope import format_epoch_s
 from pipeline.publish import Publisher
 from pipeline.topics import Headers, OutboundRecord
-from pipeline.workers.engine import Alert, Bounded, RuleEngine, SilenceWatch
+from pipeline.workers.alerting.engine import Alert, Bounded, RuleEngine, SilenceWatch
+from pipeline.workers.alerting.rules import RuleSet
+from pipeline.workers.alerting.sinks import AlertSink
 from pipeline.workers.metrics import WorkerMetrics
-from pipeline.workers.rules import RuleSet
-from pipeline.workers.sinks import AlertSink, iso
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +44,9 @@ def alert_record(alert: Alert, source: Partition, topic: str, fired_at_s: float)
         "summary": alert.summary,
         "evidence": list(alert.evidence),
         "count": alert.count,
-        "firstSeen": iso(alert.first_seen_s),
-        "lastSeen": iso(alert.last_seen_s),
-        "firedAt": iso(fired_at_s),
+        "firstSeen": format_epoch_s(alert.first_seen_s),
+        "lastSeen": format_epoch_s(alert.last_seen_s),
+        "firedAt": format_epoch_s(fired_at_s),
         "leadId": alert.lead_id,
         "source": str(source),
     }
@@ -162,7 +164,7 @@ class AlertingHandler:
     def pending_offset(self, partition: Partition) -> int | None:
         return None  # alerts are durable once flushed
 
-    async def restore(self, partitions: Sequence[Partition], reader: PartitionReader) -> None:
+    async def restore(self, partitions: Sequence[Partition], reader: Reader) -> None:
         """Remember the alerts fired lately (ids are derived from triggers, so remembering all of
         them is exact); an alert fired just before a crash is then not fired again."""
         topic_partitions = await reader.partitions(self._topic)

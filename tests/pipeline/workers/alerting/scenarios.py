@@ -4,7 +4,7 @@ near-misses that must not. Every scenario uses its own keys, so all can run in o
 from dataclasses import dataclass
 
 from pipeline.envelope import Envelope
-from tests.pipeline.workers.events import MUNCHKIN, T0, audit, lead, notification
+from tests.pipeline.events import MUNCHKIN, T0, audit, lead, notification
 
 MINUTE = 60.0
 HOUR = 3600.0

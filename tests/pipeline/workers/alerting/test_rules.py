@@ -7,14 +7,14 @@ from typing import Any
 import orjson
 import pytest
 
-from pipeline.consume import event_time_s
+from pipeline.consume.record import event_time_s
 from pipeline.envelope import Envelope
-from pipeline.workers.engine import RuleEngine, SilenceWatch
+from pipeline.workers.alerting.engine import RuleEngine, SilenceWatch
+from pipeline.workers.alerting.rules import RuleSet, parse_rules
 from pipeline.workers.errors import RuleError
-from pipeline.workers.rules import RuleSet, parse_rules
-from tests.pipeline.workers.events import MUNCHKIN, OTHER, T0, audit, lead, notification
+from tests.pipeline.events import MUNCHKIN, OTHER, T0, audit, lead, notification
+from tests.pipeline.workers.alerting.scenarios import default_rule_scenarios
 from tests.pipeline.workers.harness import DEPLOY
-from tests.pipeline.workers.scenarios import default_rule_scenarios
 
 MINUTE = 60.0
 
