@@ -9,6 +9,7 @@ from typing import Any
 
 import jwt
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -124,3 +125,11 @@ class IdentityProvider:
         token = str(form.get("token"))
         self.introspected.append(token)
         return web.json_response(self.opaque.get(token, {"active": False}))
+
+
+async def serve(provider: IdentityProvider) -> TestServer:
+    """Start the provider on a free port of 127.0.0.1; the caller closes the server."""
+    server = TestServer(provider.app, host="127.0.0.1")
+    await server.start_server()
+    provider.base_url = str(server.make_url("")).rstrip("/")
+    return server

@@ -13,7 +13,6 @@ from typing import Any
 
 import orjson
 import pytest
-from aiohttp.test_utils import TestServer
 
 from ingest.errors import Overloaded
 from ingest.limits import InFlight
@@ -21,7 +20,14 @@ from ingest.secrets import ApiToken, Secret
 from ingest.tenant_settings import OAuthClientSettings, OAuthSettings, Tenant
 from tests import payloads as p
 from tests.conftest import OTHER_CLIENT, OTHER_MUNCHKIN, OTHER_TOKEN, TOKEN, Ingress, IngressFactory
-from tests.idp import AUDIENCE, CLIENT_ID, INTROSPECTION_CLIENT, IdentityProvider, IdpKey
+from tests.idp import (
+    AUDIENCE,
+    CLIENT_ID,
+    INTROSPECTION_CLIENT,
+    IdentityProvider,
+    IdpKey,
+    serve,
+)
 
 MIB = 1024 * 1024
 
@@ -71,17 +77,10 @@ async def test_mixed_adobe_batch_of_honest_events_is_accepted(ingress: Ingress) 
 # 4. Tokens sent to other tenants' identity providers ------------------------------------------
 
 
-async def started(provider: IdentityProvider) -> TestServer:
-    server = TestServer(provider.app, host="127.0.0.1")
-    await server.start_server()
-    provider.base_url = str(server.make_url("")).rstrip("/")
-    return server
-
-
 @pytest.fixture
 async def two_idps() -> AsyncIterator[tuple[IdentityProvider, IdentityProvider]]:
     first, second = IdentityProvider(), IdentityProvider()
-    servers = [await started(first), await started(second)]
+    servers = [await serve(first), await serve(second)]
     yield first, second
     for server in servers:
         await server.close()
@@ -262,7 +261,7 @@ async def test_decoded_size_counts_against_max_body_bytes(ingress: Ingress) -> N
 
 async def test_unknown_kids_at_once_fetch_the_jwks_once(make_ingress: IngressFactory) -> None:
     idp = IdentityProvider()
-    server = await started(idp)
+    server = await serve(idp)
     try:
         oauth = OAuthSettings(issuer=idp.issuer, audience=AUDIENCE, client_ids=(CLIENT_ID,))
         ingress = await make_ingress(

@@ -7,21 +7,25 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from ingest.secrets import ApiToken, Secret
 from ingest.tenant_settings import OAuthClientSettings, OAuthSettings, Tenant
 from tests import payloads as p
 from tests.conftest import TOKEN, Ingress, IngressFactory
-from tests.idp import AUDIENCE, CLIENT_ID, INTROSPECTION_CLIENT, IdentityProvider, IdpKey
+from tests.idp import (
+    AUDIENCE,
+    CLIENT_ID,
+    INTROSPECTION_CLIENT,
+    IdentityProvider,
+    IdpKey,
+    serve,
+)
 
 
 @pytest.fixture
 async def idp() -> AsyncIterator[IdentityProvider]:
     provider = IdentityProvider()
-    server = TestServer(provider.app, host="127.0.0.1")
-    await server.start_server()
-    provider.base_url = str(server.make_url("")).rstrip("/")
+    server = await serve(provider)
     yield provider
     await server.close()
 
