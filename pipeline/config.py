@@ -138,63 +138,51 @@ def keys_of(cls: type) -> set[str]:
 
 
 class Section:
-    """The older key-by-key reader, still used by the workers' settings until they declare their
-    keys on their fields like the rest."""
+    """Key-by-key reading, for documents whose keys depend on other keys (the alert-rule file):
+    the same checks as ``read_section``, asked for one key at a time. ``error`` is the
+    ``ConfigError`` subclass to raise."""
 
-    def __init__(self, name: str, values: Mapping[str, Any], known: set[str]) -> None:
-        self.name = name
-        self._values = values
+    def __init__(
+        self,
+        where: str,
+        values: Mapping[str, Any],
+        known: set[str],
+        error: type[ConfigError] = ConfigError,
+    ) -> None:
+        self.where = where
+        self.values = values
+        self.error = error
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ConfigError(
-                f"Config [{name}] has unknown key(s) {unknown}; valid keys: {sorted(known)}"
-            )
+            raise error(f"{where} has unknown key(s) {unknown}; valid keys: {sorted(known)}")
 
-    def _get(self, key: str, default: T, kinds: tuple[type, ...], expected: str) -> T:
-        value = self._values.get(key, default)
-        if isinstance(value, bool) and bool not in kinds:
-            value = None  # bool is an int in Python; never accept it for a number
-        if not isinstance(value, kinds):
-            raise ConfigError(
-                f"Config '{self.name}.{key}' has value {self._values.get(key)!r}. "
-                f"Expected {expected}."
-            )
-        return value  # type: ignore[return-value]
+    def fail(self, key: str, expected: str) -> ConfigError:
+        return self.error(
+            f"{self.where}.{key} has value {self.values.get(key)!r}. Expected {expected}."
+        )
 
-    def text(self, key: str, default: str) -> str:
-        return self._get(key, default, (str,), "a string")
-
-    def flag(self, key: str, default: bool) -> bool:
-        return self._get(key, default, (bool,), "true or false")
-
-    def integer(self, key: str, default: int, minimum: int = 0) -> int:
-        value = self._get(key, default, (int,), "an integer")
-        if value < minimum:
-            raise ConfigError(
-                f"Config '{self.name}.{key}' has value {value}. Expected >= {minimum}."
-            )
+    def text(self, key: str, default: str | None = None) -> str:
+        value = self.values.get(key, default)
+        if not isinstance(value, str) or (default is None and not value):
+            raise self.fail(key, "a non-empty string" if default is None else "a string")
         return value
 
-    def number(self, key: str, default: float, minimum: float = 0.0) -> float:
-        value = float(self._get(key, default, (int, float), "a number"))
-        if value < minimum:
-            raise ConfigError(
-                f"Config '{self.name}.{key}' has value {value}. Expected >= {minimum}."
-            )
-        return value
+    def texts(self, key: str) -> tuple[str, ...]:
+        value = self.values.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(key, "a list of strings")
+        return tuple(value)
 
-    def texts(self, key: str) -> list[str]:
-        value: list[str] = self._get(key, [], (list,), "a list of strings")
-        if not all(isinstance(item, str) for item in value):
-            raise ConfigError(f"Config '{self.name}.{key}' must be a list of strings.")
-        return value
+    def number(self, key: str, default: float | None = None, minimum: float = 0.0) -> float:
+        value = self.values.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+            raise self.fail(key, f"a number >= {minimum:g}")
+        return float(value)
 
-    def choice(self, key: str, default: str, options: tuple[str, ...]) -> str:
-        value = self.text(key, default)
-        if value not in options:
-            raise ConfigError(
-                f"Config '{self.name}.{key}' has value {value!r}. Expected one of {list(options)}."
-            )
+    def table(self, key: str) -> Mapping[str, Any] | None:
+        value = self.values.get(key)
+        if value is not None and not isinstance(value, Mapping):
+            raise self.fail(key, "a table")
         return value
 
 
@@ -225,18 +213,27 @@ def check_sections(doc: Mapping[str, Any], known: set[str]) -> None:
 
 
 def read_section(
-    cls: type[T], where: str, values: Mapping[str, Any], env: Env | None = None, **given: Any
+    cls: type[T],
+    where: str,
+    values: Mapping[str, Any],
+    env: Env | None = None,
+    *,
+    shared_with: tuple[type, ...] = (),
+    **given: Any,
 ) -> T:
     """A settings dataclass from one TOML table; ``given`` supplies the fields that are not keys
-    (computed by the caller). Missing keys keep the field's default."""
+    (computed by the caller). Missing keys keep the field's default. ``shared_with``: the other
+    dataclasses that read keys of the same table (their keys are not unknown here)."""
     env = env or {}
     keyed = _keyed(cls)
     names = {key_name(f): f for f in keyed}
-    unknown = sorted(set(values) - set(names))
+    valid = set(names).union(*(keys_of(other) for other in shared_with))
+    unknown = sorted(set(values) - valid)
     if unknown:
         raise ConfigError(
-            f"Config [{where}] has unknown key(s) {unknown}; valid keys: {sorted(names)}"
+            f"Config [{where}] has unknown key(s) {unknown}; valid keys: {sorted(valid)}"
         )
+    values = {k: v for k, v in values.items() if k in names}
     hints = get_type_hints(cls)
     kwargs = dict(given)
     for name, f in names.items():

@@ -24,9 +24,10 @@ such a pair would make the second event look like a duplicate.
 from array import array
 from collections import deque
 
-HOUR_S = 3600.0
+from pipeline.config import HOURS
+
 # Adobe I/O Events retries one event for up to 24 h; one more hour covers queueing and clock skew.
-DEFAULT_WINDOW_S = 25 * HOUR_S
+DEFAULT_WINDOW_S = 25 * HOURS
 DEFAULT_CAPACITY = 1_000_000
 BUCKETS_PER_CAPACITY = 16
 
@@ -46,7 +47,7 @@ class DedupMemory:
         self,
         window_s: float = DEFAULT_WINDOW_S,
         capacity: int = DEFAULT_CAPACITY,
-        bucket_s: float = HOUR_S,
+        bucket_s: float = HOURS,
     ) -> None:
         if window_s <= 0 or capacity < 1 or bucket_s <= 0:
             raise ValueError("window_s, capacity and bucket_s must be positive")

@@ -2,10 +2,10 @@
 config file's folder; each error names the key that named the file."""
 
 import json
-import tomllib
 from pathlib import Path
 from typing import Any
 
+from pipeline.config import load_toml
 from pipeline.errors import ConfigError
 
 
@@ -20,13 +20,7 @@ class Files:
         return p if p.is_absolute() else self.base / p
 
     def toml(self, key: str, name: str) -> dict[str, Any]:
-        path = self.path(name)
-        try:
-            return tomllib.loads(path.read_text("utf-8"))
-        except FileNotFoundError as exc:
-            raise ConfigError(f"Config '{key}' names {str(path)!r}, which does not exist.") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"Config '{key}': {str(path)!r} is not valid TOML: {exc}") from exc
+        return load_toml(self.path(name), f"Config '{key}'")
 
     def json(self, key: str, name: str) -> dict[str, Any]:
         path = self.path(name)

@@ -3,7 +3,8 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.dedup import DEFAULT_WINDOW_S, HOUR_S, DedupMemory
+from pipeline.config import HOURS as HOUR_S
+from pipeline.dedup import DEFAULT_WINDOW_S, DedupMemory
 
 
 def test_remembers_ids_within_the_window() -> None:

@@ -31,12 +31,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from pipeline.config import HOURS, MINUTES, Section
 from pipeline.envelope import Stream
-from pipeline.settings import SECONDS
 from pipeline.workers.errors import RuleError
 
-MINUTES = 60 * SECONDS
-HOURS = 60 * MINUTES
 TOP_FIELDS = (
     "id",
     "type",
@@ -300,42 +298,11 @@ class RuleSet:
 # ---- parsing ----------------------------------------------------------------------------------
 
 
-class _Reader:
+class _Reader(Section):
+    """The rule file's reader: the toolkit's, raising ``RuleError``, with regular expressions."""
+
     def __init__(self, where: str, values: Mapping[str, Any], known: set[str]) -> None:
-        self.where = where
-        self.values = values
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise RuleError(f"{where} has unknown key(s) {unknown}; valid keys: {sorted(known)}")
-
-    def fail(self, key: str, expected: str) -> RuleError:
-        return RuleError(
-            f"{self.where}.{key} has value {self.values.get(key)!r}. Expected {expected}."
-        )
-
-    def text(self, key: str, default: str | None = None) -> str:
-        value = self.values.get(key, default)
-        if not isinstance(value, str) or (default is None and not value):
-            raise self.fail(key, "a non-empty string" if default is None else "a string")
-        return value
-
-    def texts(self, key: str) -> tuple[str, ...]:
-        value = self.values.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(key, "a list of strings")
-        return tuple(value)
-
-    def number(self, key: str, default: float | None = None, minimum: float = 0.0) -> float:
-        value = self.values.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-            raise self.fail(key, f"a number >= {minimum:g}")
-        return float(value)
-
-    def table(self, key: str) -> Mapping[str, Any] | None:
-        value = self.values.get(key)
-        if value is not None and not isinstance(value, Mapping):
-            raise self.fail(key, "a table")
-        return value
+        super().__init__(where, values, known, RuleError)
 
     def regex(self, key: str) -> re.Pattern[str] | None:
         if key not in self.values:

@@ -7,80 +7,60 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.dedup import HOUR_S
+from pipeline.config import DAYS, HOURS, SECONDS, Secret, read_section, setting, table
 from pipeline.errors import ConfigError
-from pipeline.secrets import Secret, resolve
-from pipeline.settings import SECONDS, Section, table
 from pipeline.workers.alerting.rules import RuleSet, Severity, parse_rules
 from pipeline.workers.files import Files
 
-DAYS = 24 * HOUR_S
+START_FROM = ("earliest", "latest")
 
 
 @dataclass(frozen=True)
 class WebhookSettings:
-    url: Secret | None = None  # Slack incoming webhook URLs are credentials
-    min_severity: Severity = Severity.INFO
-    timeout_s: float = 5 * SECONDS
-    max_attempts: int = 5
+    # Slack incoming webhook URLs are credentials.
+    url: Secret | None = setting(None, key="webhook_url", env="DATASTREAMS_ALERT_WEBHOOK_URL")
+    min_severity: Severity = setting(Severity.INFO, key="webhook_min_severity")
+    timeout_s: float = setting(5 * SECONDS, key="webhook_timeout_seconds", minimum=0.1)
+    max_attempts: int = setting(5, key="webhook_max_attempts", minimum=1)
     retry_initial_s: float = 0.5 * SECONDS
 
 
 @dataclass(frozen=True)
 class AlertingSettings:
     rules: RuleSet
-    group_id: str = "datastreams-alerting"
+    rules_file: str = setting("alert-rules.toml")
+    group_id: str = setting("datastreams-alerting")
     # A new group starts at the end of the topics (with state warmed from the recent past),
     # so a first deployment does not alert on a week of history.
-    start_from: str = "latest"
-    port: int = 9101
-    log_alerts: bool = True
-    max_keys_per_rule: int = 100_000
-    restore_horizon_s: float = 7 * DAYS
+    start_from: str = setting("latest", choices=START_FROM)
+    port: int = setting(9101, minimum=0, maximum=65535)
+    log_alerts: bool = setting(True)
+    max_keys_per_rule: int = setting(100_000, minimum=1)
+    restore_horizon_s: float = setting(
+        7 * DAYS, key="restore_horizon_hours", minimum=0, scale=HOURS
+    )
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
 
 
-ALERTING_KEYS = {
-    "group_id",
-    "start_from",
-    "port",
-    "rules_file",
-    "log_alerts",
-    "max_keys_per_rule",
-    "restore_horizon_hours",
-    "webhook_url",
-    "webhook_min_severity",
-    "webhook_timeout_seconds",
-    "webhook_max_attempts",
-}
-
-
 def read_alerting(doc: Mapping[str, Any], env: Mapping[str, str], files: Files) -> AlertingSettings:
-    s = Section("alerting", table(doc, "alerting"), ALERTING_KEYS)
-    rules_file = s.text("rules_file", "alert-rules.toml")
-    rules = parse_rules(files.toml("alerting.rules_file", rules_file), str(files.path(rules_file)))
-    ref = env.get("DATASTREAMS_ALERT_WEBHOOK_URL") or s.text("webhook_url", "")
-    url = resolve(ref, "alerting.webhook_url", env).reveal() if ref else ""
-    if url and not url.startswith(("https://", "http://")):
-        raise ConfigError("Config 'alerting.webhook_url' must be an http(s) URL.")
-    d = WebhookSettings()
-    webhook = WebhookSettings(
-        url=Secret(url) if url else None,
-        min_severity=Severity(
-            s.choice("webhook_min_severity", d.min_severity.value, tuple(x.value for x in Severity))
-        ),
-        timeout_s=s.number("webhook_timeout_seconds", d.timeout_s, 0.1),
-        max_attempts=s.integer("webhook_max_attempts", d.max_attempts, 1),
+    values = table(doc, "alerting")
+    webhook = read_section(
+        WebhookSettings, "alerting", values, env, shared_with=(AlertingSettings,)
     )
-    a = AlertingSettings(rules=rules)
-    return AlertingSettings(
+    if webhook.url and not webhook.url.reveal().startswith(("https://", "http://")):
+        raise ConfigError("Config 'alerting.webhook_url' must be an http(s) URL.")
+    rules_file = values.get("rules_file", AlertingSettings.rules_file)
+    rules = (
+        parse_rules(files.toml("alerting.rules_file", rules_file), str(files.path(rules_file)))
+        if isinstance(rules_file, str)
+        else None
+    )
+    return read_section(
+        AlertingSettings,
+        "alerting",
+        values,
+        env,
+        shared_with=(WebhookSettings,),
         rules=rules,
-        group_id=s.text("group_id", a.group_id),
-        start_from=s.choice("start_from", a.start_from, ("earliest", "latest")),
-        port=s.integer("port", a.port),
-        log_alerts=s.flag("log_alerts", a.log_alerts),
-        max_keys_per_rule=s.integer("max_keys_per_rule", a.max_keys_per_rule, 1),
-        restore_horizon_s=s.number("restore_horizon_hours", a.restore_horizon_s / HOUR_S, 0.0)
-        * HOUR_S,
         webhook=webhook,
     )

@@ -5,7 +5,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.settings import SECONDS, Section, table
+from pipeline.config import SECONDS, read_section, setting, table
+from pipeline.errors import ConfigError
 from pipeline.workers.files import Files
 from pipeline.workers.scoring.models import (
     MODEL_NAMES,
@@ -15,51 +16,64 @@ from pipeline.workers.scoring.models import (
 )
 
 
+def _table(raw: Any, where: str, env: Mapping[str, str]) -> Mapping[str, Any]:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"Config [{where}] must be a table, got {type(raw).__name__}.")
+    return raw
+
+
+@dataclass(frozen=True)
+class ScoringFile:
+    """The scoring file (``scoring.config_file``): which model, and its knobs."""
+
+    model: str = setting("decayed-weights", choices=MODEL_NAMES)
+    emit_threshold: float = setting(5.0, minimum=0)
+    checkpoint_interval_s: float = setting(30 * SECONDS, key="checkpoint_seconds", minimum=0)
+    decayed_weights: Mapping[str, Any] = setting(factory=dict, parse=_table)
+    logistic_regression: Mapping[str, Any] = setting(factory=dict, parse=_table)
+
+
+@dataclass(frozen=True)
+class Coefficients:
+    """``[logistic_regression]`` of the scoring file."""
+
+    coefficients_file: str = setting("lead-model.example.json")
+
+
 @dataclass(frozen=True)
 class ScoringSettings:
     model: ScoringModel
-    emit_threshold: float = 5.0
-    checkpoint_interval_s: float = 30 * SECONDS
-    group_id: str = "datastreams-scoring"
-    start_from: str = "earliest"
-    port: int = 9102
-    push_to_marketo: bool = False
-    push_field: str = "datastreamsScore"
-
-
-SCORING_KEYS = {"group_id", "start_from", "port", "config_file", "push_to_marketo", "push_field"}
-SCORING_FILE_KEYS = {
-    "model",
-    "emit_threshold",
-    "checkpoint_seconds",
-    "decayed_weights",
-    "logistic_regression",
-}
+    emit_threshold: float = ScoringFile.emit_threshold
+    checkpoint_interval_s: float = ScoringFile.checkpoint_interval_s
+    config_file: str = setting("scoring.toml")
+    group_id: str = setting("datastreams-scoring")
+    start_from: str = setting("earliest", choices=("earliest", "latest"))
+    port: int = setting(9102, minimum=0, maximum=65535)
+    push_to_marketo: bool = setting(False)
+    push_field: str = setting("datastreamsScore")
 
 
 def read_scoring(doc: Mapping[str, Any], files: Files) -> ScoringSettings:
-    s = Section("scoring", table(doc, "scoring"), SCORING_KEYS)
-    config_file = s.text("config_file", "scoring.toml")
-    scoring_doc = files.toml("scoring.config_file", config_file)
-    f = Section(str(files.path(config_file)), scoring_doc, SCORING_FILE_KEYS)
-    model: ScoringModel
-    if f.choice("model", "decayed-weights", MODEL_NAMES) == "decayed-weights":
-        model = parse_decayed_weights(table(scoring_doc, "decayed_weights"))
-    else:
-        lr = Section(
-            "logistic_regression", table(scoring_doc, "logistic_regression"), {"coefficients_file"}
+    values = table(doc, "scoring")
+    config_file = values.get("config_file", ScoringSettings.config_file)
+    if not isinstance(config_file, str):
+        raise ConfigError(
+            f"Config 'scoring.config_file' has value {config_file!r}. Expected a string."
         )
-        name = lr.text("coefficients_file", "lead-model.example.json")
-        coefficients = files.json("logistic_regression.coefficients_file", name)
-        model = parse_logistic_regression(coefficients, str(files.path(name)))
-    d = ScoringSettings(model=model)
-    return ScoringSettings(
+    path = str(files.path(config_file))
+    scoring_file = read_section(ScoringFile, path, files.toml("scoring.config_file", config_file))
+    model: ScoringModel
+    if scoring_file.model == "decayed-weights":
+        model = parse_decayed_weights(scoring_file.decayed_weights)
+    else:
+        lr = read_section(Coefficients, "logistic_regression", scoring_file.logistic_regression)
+        coefficients = files.json("logistic_regression.coefficients_file", lr.coefficients_file)
+        model = parse_logistic_regression(coefficients, str(files.path(lr.coefficients_file)))
+    return read_section(
+        ScoringSettings,
+        "scoring",
+        values,
         model=model,
-        emit_threshold=f.number("emit_threshold", d.emit_threshold, 0.0),
-        checkpoint_interval_s=f.number("checkpoint_seconds", d.checkpoint_interval_s, 0.0),
-        group_id=s.text("group_id", d.group_id),
-        start_from=s.choice("start_from", d.start_from, ("earliest", "latest")),
-        port=s.integer("port", d.port),
-        push_to_marketo=s.flag("push_to_marketo", d.push_to_marketo),
-        push_field=s.text("push_field", d.push_field),
+        emit_threshold=scoring_file.emit_threshold,
+        checkpoint_interval_s=scoring_file.checkpoint_interval_s,
     )

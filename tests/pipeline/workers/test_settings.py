@@ -123,7 +123,16 @@ def test_logistic_regression_model_from_the_example_file(tmp_path: Path) -> None
         ("alerting", {"ingress": {}}, "unknown section(s) ['ingress']"),
         ("scoring", {"scoring": {"config_file": "nope.toml"}}, "scoring.config_file"),
         ("reporting", {}, "Worker kind 'reporting'"),
-        ("scoring", {"marketo": [{"munchkin_id": "x", "rest_url": "ftp://x"}]}, "identity_url"),
+        (
+            "scoring",
+            {"marketo": [{"munchkin_id": "x", "identity_url": "ftp://x", "rest_url": "https://x"}]},
+            "'marketo[0].identity_url' has value 'ftp://x'. Expected a URL.",
+        ),
+        (
+            "scoring",
+            {"marketo": [{"munchkin_id": "x", "client_secret": "s", "rest_url": "https://x"}]},
+            "'marketo[0]' needs identity_url and rest_url",
+        ),
     ],
 )
 def test_errors_name_the_key(kind: str, doc: dict[str, object], message: str) -> None:
