@@ -36,8 +36,12 @@ IngestError                      500 internal
     ├── IdentityProviderUnavailable 503 identity_provider_unavailable
     └── Overloaded               503 overloaded (too many deliveries at once)
 
-UnusableInput                    not an HTTP answer: the input is dead-lettered (see below)
+UnusableInput (pipeline.errors)  not an HTTP answer: the input is dead-lettered
 """
+
+from pipeline.errors import UnusableInput
+
+__all__ = ["UnusableInput"]  # the one name, shared with the workers
 
 DETAIL_VALUE_MAX = 80
 
@@ -186,13 +190,3 @@ class IdentityProviderUnavailable(ServiceUnavailable):
 class Overloaded(ServiceUnavailable):
     code = "overloaded"
     retry_after_s = 1
-
-
-class UnusableInput(Exception):
-    """Authenticated input we cannot turn into an envelope. Never an HTTP answer: the input goes to
-    the dead-letter topic with ``reason`` (a short code) and ``detail``, and the delivery is 2xx."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail

@@ -5,7 +5,7 @@ Flow of one batch (``ConsumeLoop._run``)::
     getmany ─▶ per partition, in offset order ─▶ Record (headers only, no JSON yet)
                ├─ id already in the partition's DedupMemory ──▶ skipped (outcome "duplicate")
                ├─ handler.handle(record) ─▶ state, outputs buffered in the handler
-               │    └─ Undecodable / any other error ─▶ dead letter with the reason
+               │    └─ UnusableInput / any other error ─▶ dead letter with the reason
                └─ id remembered
     flush: dead letters, then handler.flush()   (retriable errors: back off and retry)
     commit: next offset per partition, held back to handler.pending_offset()
@@ -29,7 +29,6 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
-from pipeline.consume.errors import Undecodable
 from pipeline.consume.handler import Handler
 from pipeline.consume.metrics import OUTCOMES, ConsumeMetrics
 from pipeline.consume.reader import PartitionReader, topic_partition
@@ -37,6 +36,7 @@ from pipeline.consume.rebalance import Membership
 from pipeline.consume.record import Partition, Record, decode_envelope, to_record
 from pipeline.consume.settings import ConsumeSettings
 from pipeline.dedup import DedupMemory
+from pipeline.errors import UnusableInput
 from pipeline.publish import Publisher
 from pipeline.settings import KafkaSettings, client_options
 from pipeline.topics import Headers, OutboundRecord
@@ -256,7 +256,7 @@ class ConsumeLoop(Membership):
             if not memory.add(event_id, record.timestamp_ms / 1000):
                 return False  # handled before: a re-send, a producer retry or a redelivery
             self._handler.handle(record)
-        except Undecodable as exc:
+        except UnusableInput as exc:
             self._dead_letter(record, exc.reason, exc.detail)
         except (KeyError, TypeError) as exc:  # a field missing or of the wrong type
             self._dead_letter(record, "invalid_envelope", f"{type(exc).__name__}: {exc}")

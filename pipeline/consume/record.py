@@ -2,7 +2,7 @@
 
 A ``Record`` is built from the headers alone (id, tenant, stream, event type); the JSON value is
 decoded only when a handler asks (``document`` or ``envelope``). What cannot be decoded raises
-``Undecodable``, which the loop turns into a dead letter with the reason.
+``UnusableInput``, which the loop turns into a dead letter with the reason.
 """
 
 from collections.abc import Mapping
@@ -11,8 +11,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from pipeline.consume.errors import Undecodable
 from pipeline.envelope import Envelope
+from pipeline.errors import UnusableInput
 from pipeline.topics import stream_of_topic
 
 
@@ -77,13 +77,13 @@ def to_record(partition: Partition, raw: Any) -> Record:
 
 def decode_envelope(record: Record) -> Envelope:
     if not record.value:
-        raise Undecodable("empty_record", "the record has no value")
+        raise UnusableInput("empty_record", "the record has no value")
     try:
         return Envelope.from_json(record.value)
     except orjson.JSONDecodeError as exc:
-        raise Undecodable("malformed_json", str(exc)) from exc
+        raise UnusableInput("malformed_json", str(exc)) from exc
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise Undecodable("invalid_envelope", f"{type(exc).__name__}: {exc}") from exc
+        raise UnusableInput("invalid_envelope", f"{type(exc).__name__}: {exc}") from exc
 
 
 def decode_document(record: Record) -> dict[str, Any]:
@@ -96,13 +96,13 @@ def decode_document(record: Record) -> dict[str, Any]:
     ``invalid_envelope``).
     """
     if not record.value:
-        raise Undecodable("empty_record", "the record has no value")
+        raise UnusableInput("empty_record", "the record has no value")
     try:
         doc = orjson.loads(record.value)
     except orjson.JSONDecodeError as exc:
-        raise Undecodable("malformed_json", str(exc)) from exc
+        raise UnusableInput("malformed_json", str(exc)) from exc
     if type(doc) is not dict or type(doc.get("data")) is not dict:
-        raise Undecodable("invalid_envelope", "an envelope is an object with a 'data' object")
+        raise UnusableInput("invalid_envelope", "an envelope is an object with a 'data' object")
     return doc
 
 
@@ -111,4 +111,4 @@ def event_time_s(time_text: str) -> float:
     try:
         return datetime.fromisoformat(time_text).timestamp()
     except (TypeError, ValueError) as exc:
-        raise Undecodable("invalid_time", f"envelope time {str(time_text)[:40]!r}") from exc
+        raise UnusableInput("invalid_time", f"envelope time {str(time_text)[:40]!r}") from exc

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.consume.errors import Undecodable
 from pipeline.consume.record import Record
+from pipeline.errors import UnusableInput
 from pipeline.publish import Publisher
 from pipeline.settings import TopicSettings
 from pipeline.topics import build_topics
@@ -53,7 +53,7 @@ def test_sent_and_delivered_emails_are_decoded_only_after_an_unsubscribe_or_boun
     )
     h.handle(corrupt(sent))  # no first step waits for L1: the value is not read at all
     h.handle(unsubscribed)
-    with pytest.raises(Undecodable):  # now one waits: the value is read (and here is broken)
+    with pytest.raises(UnusableInput):  # now one waits: the value is read (and here is broken)
         h.handle(corrupt(sent_again))
     h.handle(sent_again)
     assert [a.rule for a, _ in h._outbox] == ["unsubscribed-then-emailed"]
@@ -62,9 +62,9 @@ def test_sent_and_delivered_emails_are_decoded_only_after_an_unsubscribe_or_boun
 def test_other_types_and_records_without_a_subject_header_are_decoded() -> None:
     h = handler()
     score, sent = records([lead(CHANGE_SCORE, "L2"), lead(SEND, "L2")], TOPICS)
-    with pytest.raises(Undecodable):  # a rule reads its data fields
+    with pytest.raises(UnusableInput):  # a rule reads its data fields
         h.handle(corrupt(score))
-    with pytest.raises(Undecodable):  # the key cannot be read from the headers
+    with pytest.raises(UnusableInput):  # the key cannot be read from the headers
         h.handle(corrupt(without_subject_header(sent)))
     assert header_fields(without_subject_header(sent)) is None
 
