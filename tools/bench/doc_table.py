@@ -53,9 +53,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("deliveries/s", _number("deliveries_per_s", ",.0f")),
     Column("p50 / p99 ms at half load", _pair("p50_ms", "p99_ms", ".0f")),
     Column("÷ ceiling B", _number("vs_ceiling_b", ".2f")),
-    Column("5× load: shed", _number("shed_fraction", ".0%")),
-    Column("5× load: p99 s", _number("overload_p99_s", ".1f")),
-    Column("5× load: peak RSS MB", _number("overload_rss_mb", ".0f")),
+    Column("5x load: shed", _number("shed_fraction", ".0%")),
+    Column("5x load: p99 s", _number("overload_p99_s", ".1f")),
+    Column("5x load: peak RSS MB", _number("overload_rss_mb", ".0f")),
 )
 
 
