@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 include deploy/kafka/kafka.mk
 
-.PHONY: help install lint format test run clean demo bench bench-smoke chaos
+.PHONY: help install lint format test docs run clean demo bench bench-smoke chaos
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -35,8 +35,13 @@ format: install ## Format the code with ruff
 	$(VENV)/bin/ruff format ingest pipeline tests deploy tools
 	$(VENV)/bin/ruff check --fix ingest pipeline tests deploy tools
 
-test: install kafka-jars deploy-tools lint ## Install what is missing, start a test broker on free ports, run every test
+test: install kafka-jars deploy-tools lint docs ## Install what is missing, build the docs, start a test broker on free ports, run every test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+SITE_DIR := var/site
+# --strict: a broken link, a missing anchor or a page left out of the nav fails the build.
+docs: install ## Build the docs site strictly (mkdocs) into var/site
+	$(VENV)/bin/mkdocs build --strict --site-dir $(SITE_DIR)
 
 WORKER_CONFIG ?= deploy/workers/worker.toml
 
@@ -64,8 +69,9 @@ endef
 demo: install kafka-jars ## Kafka + ingress (+ workers) + the simulator for about a minute, printing what flows where
 	$(call with_broker,demo,$(DEMO_KAFKA_PORT),$(PY) -m tools.demo --bootstrap 127.0.0.1:$(DEMO_KAFKA_PORT) --seconds 60)
 
-bench: install kafka-jars ## Full benchmark (a few minutes): ceilings A/B, ingress, express sample, profile; var/bench/
+bench: install kafka-jars ## Full benchmark (a few minutes): ceilings A/B, ingress, express sample, profile; var/bench/ and the table in docs/performance.md
 	$(call with_broker,bench,$(BENCH_KAFKA_PORT),$(VENV)/bin/datastreams bench --bootstrap 127.0.0.1:$(BENCH_KAFKA_PORT) --out $(BENCH_OUT) --profile)
+	$(PY) -m tools.bench.doc_table $(BENCH_OUT)/bench.json docs/performance.md
 
 bench-smoke: install kafka-jars ## Short benchmark run that proves it works end to end (CI-able; figures not meaningful)
 	$(call with_broker,bench,$(BENCH_KAFKA_PORT),$(VENV)/bin/datastreams bench --bootstrap 127.0.0.1:$(BENCH_KAFKA_PORT) --out $(BENCH_OUT)-smoke --smoke)

@@ -1,0 +1,140 @@
+"""The results table of ``docs/performance.md``, regenerated from a ``datastreams bench`` report.
+
+``make bench`` runs ``python -m tools.bench.doc_table var/bench/bench.json docs/performance.md``
+after the benchmark: the text between the two marker comments is replaced by a Markdown table
+built from the report's ``summary`` and ceilings, so the docs never carry figures that no report
+produced. Rows and columns are data (``rows``, ``COLUMNS``): a bench that measures something new
+adds a key to a row and a ``Column`` here, nothing else.
+"""
+
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+START = "<!-- bench-table:start -->"
+END = "<!-- bench-table:end -->"
+MISSING = "—"
+
+Row = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    render: Callable[[Row], str]
+    align_right: bool = True
+
+
+def _number(key: str, spec: str) -> Callable[[Row], str]:
+    def render(row: Row) -> str:
+        value = row.get(key)
+        return MISSING if value is None else format(value, spec)
+
+    return render
+
+
+def _pair(first: str, second: str, spec: str) -> Callable[[Row], str]:
+    def render(row: Row) -> str:
+        a, b = row.get(first), row.get(second)
+        if a is None or b is None:
+            return MISSING
+        return f"{format(a, spec)} / {format(b, spec)}"
+
+    return render
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("measured", lambda row: str(row["what"]), align_right=False),
+    Column("events/s", _number("events_per_s", ",.0f")),
+    Column("deliveries/s", _number("deliveries_per_s", ",.0f")),
+    Column("p50 / p99 ms at half load", _pair("p50_ms", "p99_ms", ".0f")),
+    Column("÷ ceiling B", _number("vs_ceiling_b", ".2f")),
+    Column("5x load: shed", _number("shed_fraction", ".0%")),
+    Column("5x load: p99 s", _number("overload_p99_s", ".1f")),
+    Column("5x load: peak RSS MB", _number("overload_rss_mb", ".0f")),
+)
+
+
+def rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per ceiling, per ingress delivery shape and per worker kind."""
+    out: list[dict[str, Any]] = []
+    for key, what in (
+        ("ceiling_a", "ceiling A: Kafka's ProducerPerformance, acks=all"),
+        ("ceiling_b", "ceiling B: raw aiokafka batch path"),
+    ):
+        ceiling = report.get(key)
+        if ceiling:
+            out.append({"what": what, "events_per_s": ceiling["records_per_s"]})
+    summary = report.get("summary", {})
+    for shape in summary.get("shapes", {}).values():
+        over = shape.get("overload") or {}
+        p99_ms = over.get("service_p99_ms")
+        out.append(
+            {
+                "what": f"ingress: {shape['label']}",
+                "events_per_s": shape["max_events_per_s"],
+                "deliveries_per_s": shape["max_deliveries_per_s"],
+                "p50_ms": shape.get("p50_at_half_ms"),
+                "p99_ms": shape.get("p99_at_half_ms"),
+                "vs_ceiling_b": shape.get("vs_ceiling_b"),
+                "shed_fraction": over.get("shed_fraction"),
+                "overload_p99_s": None if p99_ms is None else p99_ms / 1000,
+                "overload_rss_mb": over.get("rss_max_mb"),
+            }
+        )
+    runs = report.get("workers", [])
+    for kind, worker in summary.get("workers", {}).items():
+        count = sum(1 for run in runs if run.get("kind") == kind)
+        median = f", median of {count} runs" if count > 1 else ""
+        out.append(
+            {"what": f"{kind} worker: one process{median}", "events_per_s": worker["events_per_s"]}
+        )
+    return out
+
+
+def table(report: Mapping[str, Any], columns: Sequence[Column] = COLUMNS) -> str:
+    lines = [
+        "| " + " | ".join(c.header for c in columns) + " |",
+        "|" + "|".join("---:" if c.align_right else "---" for c in columns) + "|",
+    ]
+    lines += ["| " + " | ".join(c.render(row) for c in columns) + " |" for row in rows(report)]
+    envelope = report.get("envelope_bytes")
+    if envelope:
+        lines += ["", f"Envelopes of about {envelope:,.0f} bytes; {report.get('cores')} cores."]
+    return "\n".join(lines)
+
+
+def replace_between_markers(text: str, content: str) -> str:
+    """``text`` with everything between the markers replaced; exactly one pair must exist."""
+    if text.count(START) != 1 or text.count(END) != 1 or text.index(START) > text.index(END):
+        raise ValueError(f"expected one {START} … {END} pair")
+    head, rest = text.split(START)
+    _, tail = rest.split(END)
+    return f"{head}{START}\n{content}\n{END}{tail}"
+
+
+def update(report_path: Path, doc_path: Path) -> None:
+    report = orjson.loads(report_path.read_bytes())
+    if report.get("smoke"):
+        raise ValueError(f"{report_path} is a smoke run: its figures are not meaningful")
+    doc_path.write_text(replace_between_markers(doc_path.read_text("utf-8"), table(report)))
+
+
+def main(argv: Sequence[str]) -> int:
+    if len(argv) != 2:
+        print("usage: python -m tools.bench.doc_table REPORT.json DOC.md", file=sys.stderr)
+        return 2
+    try:
+        update(Path(argv[0]), Path(argv[1]))
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"doc_table: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
