@@ -1,4 +1,4 @@
-"""OAuth 2.0 access tokens on the direct push (PROTOCOL.md §3: Marketo fetches a token from the
+"""OAuth 2.0 access tokens on the direct push (docs/protocol.md: Marketo fetches a token from the
 customer's identity provider with client credentials and sends it with each delivery).
 
 JWT access tokens are verified with PyJWT against the issuer's JWKS: only the configured

@@ -1,12 +1,12 @@
 """Bytes → the events of one delivery, before any interpretation of their content.
 
-Adobe I/O Events deliveries (PROTOCOL.md §1.0, §1.5): a single object or a JSON array of them;
+Adobe I/O Events deliveries (docs/protocol.md): a single object or a JSON array of them;
 each element is a flat CloudEvent (Lead Activity), wrapped ``{"eventid", "event": {"body": ...}}``
 (User Audit, Notification), or the older wrapped ``{"event_id", "event": {...}}``. Field names
 old and new: ``eventid``/``event_id``, ``recipientclientid``/``recipient_client_id``; the
 recipient may sit at the top level or inside ``event`` (UNCONFIRMED which), so we look in both.
 
-Direct Lead Activity push (PROTOCOL.md §3): ``{sourceApplication, munchkinId, messageId,
+Direct Lead Activity push (docs/protocol.md): ``{sourceApplication, munchkinId, messageId,
 messageCreatedDate, activities: [...]}`` or a bare array of activities.
 """
 

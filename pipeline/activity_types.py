@@ -2,7 +2,7 @@
 
 A lead activity from the direct push carries only ``activityTypeId``/``activityType``; we give it
 the same ``type`` it would have had through Adobe I/O Events so that downstream routing does not
-depend on the path an event took. The naming rule (PROTOCOL.md §1.1): the event type name in lower
+depend on the path an event took. The naming rule (docs/protocol.md): the event type name in lower
 case with spaces removed; custom activity types share one ``type`` with no suffix.
 """
 

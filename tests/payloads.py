@@ -1,4 +1,4 @@
-"""Realistic deliveries of every stream, shaped as PROTOCOL.md documents them."""
+"""Realistic deliveries of every stream, shaped as docs/protocol.md documents them."""
 
 import uuid
 from typing import Any

@@ -1,7 +1,7 @@
 """Lead Activity: flat CloudEvents from Adobe I/O Events, and the direct (legacy) push.
 
 The same activity gets the same envelope whichever way it came: ``id`` is the CloudEvent ``id``,
-which the migration guide maps from the legacy ``marketoGUID`` (PROTOCOL.md §3); ``type`` for a
+which the migration guide maps from the legacy ``marketoGUID`` (docs/protocol.md); ``type`` for a
 direct-push activity is the one Adobe I/O gives it, derived from ``activityTypeId``.
 """
 

@@ -1,4 +1,4 @@
-"""Notifications (beta): wrapped CloudEvents from the notification centre (PROTOCOL.md §1.3).
+"""Notifications (beta): wrapped CloudEvents from the notification centre (docs/protocol.md).
 
 ``eventAction`` is an object whose fields vary by type; only ``web_services`` and
 ``campaign_abort`` are documented, so the rest is passed through untouched in ``data``.

@@ -1,4 +1,4 @@
-"""User Audit: wrapped CloudEvents about users changing assets (PROTOCOL.md §1.2).
+"""User Audit: wrapped CloudEvents about users changing assets (docs/protocol.md).
 
 The current body has no CloudEvents ``id`` (removed from the docs in Jul 2024), so the Adobe
 ``eventid`` is the identity; ``time`` may be ``2024-07-11 13:20:42.755`` (no zone: UTC).

@@ -22,8 +22,7 @@ SUFFIXES = {
 }
 # Series Prometheus itself makes.
 PROMETHEUS_SERIES = {"up", "ALERTS", "ALERTS_FOR_STATE", "scrape_duration_seconds"}
-# Proposed for the ingress (deploy/README.md, "Per-tenant metric") and not exported yet; only
-# DatastreamsTenantStreamSilent and the panels that say so use it.
+# Metrics the dashboards or alerts may name before the code exports them (none today).
 PENDING: set[str] = set()
 # A datastreams metric or a recording rule (level:metric:operations).
 _NAME = re.compile(r"\b(datastreams_[a-z0-9_]+|[a-z_]+:[a-z0-9_]+:[a-z0-9_]+)\b")

@@ -3,20 +3,26 @@
 Read from the source (AST) rather than from a list kept here, so that a key, an environment
 variable or a dead-letter reason added to the code without a line in the docs fails a test:
 
-* configuration key sets: module-level ``*_KEYS = {...}``, set literals passed as the known keys
-  of ``Section(...)`` or the rule reader ``_Reader(...)``, and function-local ``known = {...}``;
-* environment variables: string constants read through ``env``/``environ`` (``.get`` or ``[]``);
+* configuration key sets: every settings dataclass that declares keys on its fields
+  (``pipeline.config.keys_of``), module-level ``*_KEYS = {...}`` and ``SECTIONS = {...}``, set
+  literals passed as the known keys of ``Section(...)`` or the rule reader ``_Reader(...)``, and
+  function-local ``known = {...}``;
+* environment variables: string constants read through ``env``/``environ`` (``.get`` or ``[]``),
+  named by ``setting(..., env="NAME")`` or by a module constant ``*_ENV = "NAME"``;
 * dead-letter reasons: the first argument of the calls that dead-letter (string constants);
 * error codes: the ``code`` of every ``IngestError`` subclass, walked at run time.
 """
 
 import ast
+import dataclasses
+import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ingest import errors
 from ingest.errors import IngestError
+from pipeline.config import keys_of
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_PACKAGES = ("ingest", "pipeline", "tools")
@@ -60,15 +66,32 @@ def _functions(tree: ast.Module) -> Iterator[ast.FunctionDef | ast.AsyncFunction
             yield node
 
 
-def config_key_sets() -> list[KeySet]:
+def settings_key_sets() -> list[KeySet]:
+    """The keys of every settings dataclass, found by importing each module."""
     found: list[KeySet] = []
+    for module, _ in _modules(CONFIG_PACKAGES):
+        if module.endswith("__main__"):
+            continue
+        loaded = importlib.import_module(module)
+        for name, value in vars(loaded).items():
+            defined_here = getattr(value, "__module__", None) == module
+            if isinstance(value, type) and dataclasses.is_dataclass(value) and defined_here:
+                keys = keys_of(value)
+                if keys:
+                    found.append(KeySet(f"{module}.{name}", frozenset(keys)))
+    return found
+
+
+def config_key_sets() -> list[KeySet]:
+    found: list[KeySet] = settings_key_sets()
     for module, tree in _modules(CONFIG_PACKAGES):
         for stmt in tree.body:
             if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
                 target = stmt.targets[0]
                 keys = _strings(stmt.value)
-                if isinstance(target, ast.Name) and target.id.endswith("_KEYS") and keys:
-                    found.append(KeySet(f"{module}.{target.id}", keys))
+                name = target.id if isinstance(target, ast.Name) else ""
+                if (name.endswith("_KEYS") or name == "SECTIONS") and keys:
+                    found.append(KeySet(f"{module}.{name}", keys))
         for function in _functions(tree):
             where = f"{module}.{function.name}"
             for node in ast.walk(function):
@@ -99,6 +122,12 @@ def environment_variables(packages: tuple[str, ...] = ("ingest", "pipeline")) ->
                     key = node.args[0]
             elif isinstance(node, ast.Subscript) and _env_name(node.value):
                 key = node.slice
+            elif isinstance(node, ast.Call) and _call_name(node) == "setting":
+                key = next((k.value for k in node.keywords if k.arg == "env"), None)
+            elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+                if isinstance(target, ast.Name) and target.id.endswith("_ENV"):
+                    key = node.value
             if isinstance(key, ast.Constant) and isinstance(key.value, str):
                 names.add(key.value)
     return names
@@ -116,9 +145,9 @@ def first_string_arguments(packages: tuple[str, ...], callees: frozenset[str]) -
     return values
 
 
-DEAD_LETTER_CALLS = frozenset({"UnusableInput", "_unusable"})
+DEAD_LETTER_CALLS = frozenset({"UnusableInput"})
 # Calls that turn a caught IngestError into a dead letter with the error's code as the reason.
-ERROR_TO_DEAD_LETTER_CALLS = frozenset({"_dead_letter_body", "_unusable"})
+ERROR_TO_DEAD_LETTER_CALLS = frozenset({"whole_body_letter", "unusable"})
 
 
 def _caught_names(handler: ast.ExceptHandler) -> list[str]:
@@ -127,9 +156,9 @@ def _caught_names(handler: ast.ExceptHandler) -> list[str]:
 
 
 def ingress_dead_letter_reasons() -> set[str]:
-    """Reasons the ingress writes: ``UnusableInput("reason", …)`` and redrive's ``_unusable``,
-    plus the code of every ``IngestError`` an ``except`` clause turns into a dead letter (an
-    authenticated body that is not JSON, say)."""
+    """Reasons the ingress writes: ``UnusableInput("reason", …)``, plus the code of every
+    ``IngestError`` an ``except`` clause turns into a dead letter (an authenticated body that is
+    not JSON, say)."""
     reasons = first_string_arguments(("ingest",), DEAD_LETTER_CALLS)
     for _, tree in _modules(("ingest",)):
         for handler in ast.walk(tree):
@@ -145,9 +174,9 @@ def ingress_dead_letter_reasons() -> set[str]:
 
 
 def worker_dead_letter_reasons() -> set[str]:
-    """Reasons the consume loop writes: ``Undecodable("reason", …)`` and the handler-error case
+    """Reasons the consume loop writes: ``UnusableInput("reason", …)`` and the handler-error case
     passed to ``_dead_letter(record, "reason", …)``."""
-    reasons = first_string_arguments(("pipeline",), frozenset({"Undecodable"}))
+    reasons = first_string_arguments(("pipeline",), frozenset({"UnusableInput"}))
     for _, tree in _modules(("pipeline",)):
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and _call_name(node) == "_dead_letter":

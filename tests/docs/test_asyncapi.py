@@ -18,16 +18,16 @@ import yaml
 from jsonschema import Draft7Validator
 
 from ingest.redrive import ledger_topic
-from pipeline.consume import Partition, Record, dead_letter_record
+from pipeline.consume.loop import dead_letter_record
+from pipeline.consume.record import Partition, Record
 from pipeline.envelope import DeadLetter, Envelope, Stream, Via
 from pipeline.settings import KafkaSettings, TopicSettings
-from pipeline.topics import Topic, build_topics, route, route_dead_letter
-from pipeline.workers.alerting import alert_record
-from pipeline.workers.engine import Alert
-from pipeline.workers.models import Features, parse_decayed_weights
-from pipeline.workers.rules import Severity
-from pipeline.workers.scoring import LeadScore, score_record
-from pipeline.workers.topics import build_worker_topics
+from pipeline.topics import Topic, build_topics, build_worker_topics, route, route_dead_letter
+from pipeline.workers.alerting.engine import Alert
+from pipeline.workers.alerting.handler import alert_record
+from pipeline.workers.alerting.rules import Severity
+from pipeline.workers.scoring.handler import LeadScore, score_record
+from pipeline.workers.scoring.models import Features, parse_decayed_weights
 from tests.docs.markdown import DOCS, REPO_ROOT
 
 ASYNCAPI = DOCS / "asyncapi.yaml"

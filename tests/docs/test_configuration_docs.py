@@ -1,7 +1,8 @@
 """Every configuration key, table and environment variable the code reads is documented.
 
-Each key set the code validates against (found by ``code_facts``) belongs to one heading of the
-docs, and each of its keys must be the first cell of a table row under that heading. A key set
+Each key set the code reads (a settings dataclass's keys, or a key-by-key reader's; found by
+``code_facts``) belongs to one heading of the docs, and each of its keys must be the first cell of
+a table row under that heading. A key set
 that appears in the code without an entry in ``WHERE_DOCUMENTED`` fails too, naming itself.
 """
 
@@ -12,30 +13,35 @@ from tests.docs.markdown import DOCS, code_spans, first_cells, headings, section
 
 # key set (module.NAME or module.function) -> (page, heading that documents its keys)
 WHERE_DOCUMENTED = {
-    "ingest.settings.SERVER_KEYS": ("configuration.md", "`[server]`"),
-    "ingest.settings.ADOBE_KEYS": ("configuration.md", "`[adobe_io]`"),
-    "ingest.settings.LIMIT_KEYS": ("configuration.md", "`[limits]`"),
-    "ingest.tenant_settings.TENANT_KEYS": ("configuration.md", "`[[tenants]]`"),
-    "ingest.tenant_settings.OAUTH_KEYS": ("configuration.md", "`[tenants.oauth]`"),
-    "ingest.tenant_settings.OAUTH_CLIENT_KEYS": ("configuration.md", "`[oauth]`"),
-    "pipeline.settings.KAFKA_KEYS": ("configuration.md", "`[kafka]`"),
-    "pipeline.settings.TOPIC_KEYS": ("configuration.md", "`[topics]`"),
-    "pipeline.workers.settings.WORKER_KEYS": ("configuration.md", "`[worker]`"),
-    "pipeline.workers.settings.ALERTING_KEYS": ("configuration.md", "`[alerting]`"),
-    "pipeline.workers.settings.SCORING_KEYS": ("configuration.md", "`[scoring]`"),
-    "pipeline.workers.settings.MARKETO_KEYS": ("configuration.md", "`[[marketo]]`"),
-    "pipeline.workers.settings.SCORING_FILE_KEYS": ("workers.md", "The scoring file"),
-    "pipeline.workers.settings.read_scoring": ("workers.md", "`[logistic_regression]`"),
-    "pipeline.workers.models.parse_decayed_weights": ("workers.md", "`[decayed_weights]`"),
-    "pipeline.workers.models.parse_logistic_regression": ("workers.md", "The coefficients file"),
-    "pipeline.workers.rules.RULE_KEYS": ("workers.md", "`[[rules]]`"),
-    "pipeline.workers.rules._condition": ("workers.md", "`where` conditions"),
-    "pipeline.workers.rules._threshold": ("workers.md", "`threshold`"),
-    "pipeline.workers.rules._after": ("workers.md", "`after`"),
-    "pipeline.workers.rules._silence": ("workers.md", "`silence`"),
+    "ingest.settings.ServerSettings": ("configuration.md", "`[server]`"),
+    "ingest.settings.AdobeIoSettings": ("configuration.md", "`[adobe_io]`"),
+    "ingest.settings.LimitSettings": ("configuration.md", "`[limits]`"),
+    "ingest.tenant_settings.Tenant": ("configuration.md", "`[[tenants]]`"),
+    "ingest.tenant_settings.OAuthSettings": ("configuration.md", "`[tenants.oauth]`"),
+    "ingest.tenant_settings.OAuthClientSettings": ("configuration.md", "`[oauth]`"),
+    "pipeline.settings.KafkaSettings": ("configuration.md", "`[kafka]`"),
+    "pipeline.settings.TopicSettings": ("configuration.md", "`[topics]`"),
+    "pipeline.workers.settings.WorkerSettings": ("configuration.md", "`[worker]`"),
+    "pipeline.consume.settings.ConsumeSettings": ("configuration.md", "`[worker]`"),
+    "pipeline.workers.alerting.settings.AlertingSettings": ("configuration.md", "`[alerting]`"),
+    "pipeline.workers.alerting.settings.WebhookSettings": ("configuration.md", "`[alerting]`"),
+    "pipeline.workers.scoring.settings.ScoringSettings": ("configuration.md", "`[scoring]`"),
+    "pipeline.workers.settings.MarketoInstance": ("configuration.md", "`[[marketo]]`"),
+    "pipeline.workers.scoring.settings.ScoringFile": ("workers.md", "The scoring file"),
+    "pipeline.workers.scoring.settings.Coefficients": ("workers.md", "`[logistic_regression]`"),
+    "pipeline.workers.scoring.models.parse_decayed_weights": ("workers.md", "`[decayed_weights]`"),
+    "pipeline.workers.scoring.models.parse_logistic_regression": (
+        "workers.md",
+        "The coefficients file",
+    ),
+    "pipeline.workers.alerting.rules.RULE_KEYS": ("workers.md", "`[[rules]]`"),
+    "pipeline.workers.alerting.rules._condition": ("workers.md", "`where` conditions"),
+    "pipeline.workers.alerting.rules._threshold": ("workers.md", "`threshold`"),
+    "pipeline.workers.alerting.rules._after": ("workers.md", "`after`"),
+    "pipeline.workers.alerting.rules._silence": ("workers.md", "`silence`"),
 }
 # The tables of a file: each must have a heading of its own, as `[name]` or `[[name]]`.
-TABLE_SETS = {"ingest.settings.TOP_KEYS", "pipeline.workers.settings.TOP_KEYS"}
+TABLE_SETS = {"ingest.settings.SECTIONS", "pipeline.workers.settings.SECTIONS"}
 
 KEY_SETS = code_facts.config_key_sets()
 
@@ -43,7 +49,7 @@ KEY_SETS = code_facts.config_key_sets()
 def test_the_key_sets_are_found_in_the_code() -> None:
     # Guards the AST reading itself: if it found nothing, every test below would pass vacuously.
     found = {k.where for k in KEY_SETS}
-    assert {"ingest.settings.SERVER_KEYS", "pipeline.settings.KAFKA_KEYS"} <= found
+    assert {"ingest.settings.ServerSettings", "pipeline.settings.KafkaSettings"} <= found
     assert len(found) >= len(WHERE_DOCUMENTED)
 
 

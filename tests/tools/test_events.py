@@ -1,4 +1,4 @@
-"""The simulator's events: every kind PROTOCOL.md lists, and each becomes the envelope (or the
+"""The simulator's events: every kind docs/protocol.md lists, and each becomes the envelope (or the
 dead letter) the ingress' own normalizer makes of it."""
 
 import random

@@ -1,4 +1,4 @@
-"""The upstreams' delivery policies as pure values (PROTOCOL.md §2.6, §3)."""
+"""The upstreams' delivery policies as pure values (docs/protocol.md)."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""An upstream that behaves as Marketo's direct push and Adobe I/O Events do (PROTOCOL.md).
+"""An upstream that behaves as Marketo's direct push and Adobe I/O Events do (docs/protocol.md).
 
 The folders draw the flow::
 

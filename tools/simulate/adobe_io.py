@@ -1,4 +1,4 @@
-"""One Adobe I/O Events webhook registration, as I/O Events runs it (PROTOCOL.md §2).
+"""One Adobe I/O Events webhook registration, as I/O Events runs it (docs/protocol.md).
 
 First the challenge: ``GET <url>?challenge=<uuid>`` must answer 200 echoing the value (bare text
 or ``{"challenge": ...}``), otherwise the registration never delivers. Then queued events go out

@@ -1,7 +1,7 @@
 """What Marketo can send: activity types with their attributes, audit components with their
-actions, and notification kinds (PROTOCOL.md §1.1 to §1.3, §5).
+actions, and notification kinds (docs/protocol.md).
 
-Attribute names come from PROTOCOL.md where it lists them (a Jan 2025 doc version); the other
+Attribute names come from docs/protocol.md where it lists them (a Jan 2025 doc version); the other
 types get a plausible set of the same family. An attribute is ``(name, dataType, kind)``; the
 kind tells ``events.py`` how to make a value.
 """
@@ -186,7 +186,7 @@ def activity_types() -> tuple[ActivityType, ...]:
 
 
 AUDIT_COMPONENTS: dict[str, tuple[str, tuple[str, ...]]] = {
-    # component name → (type suffix, actions); PROTOCOL.md §1.2
+    # component name → (type suffix, actions); docs/protocol.md
     "Default Program": ("defaultprogram", ("create", "clone", "delete", "modify program token")),
     "Email": ("email", ("approve", "unapprove", "draftCreate", "draftDiscard", "edit")),
     "Email Batch Program": ("emailbatchprogram", ("create", "activate", "abort")),
@@ -216,7 +216,7 @@ AUDIT_PAIRS: tuple[tuple[str, str], ...] = tuple(
     for action in actions
 )
 
-# notification kind → data fields other than munchkinId/imsOrgId; PROTOCOL.md §1.3 (only
+# notification kind → data fields other than munchkinId/imsOrgId; docs/protocol.md (only
 # web_services and campaign_abort are documented; the other shapes are UNCONFIRMED guesses)
 NOTIFICATIONS: dict[str, dict[str, object]] = {
     "web_services": {

@@ -1,4 +1,4 @@
-"""One direct Lead Activity push subscription, as Marketo runs it (PROTOCOL.md §3).
+"""One direct Lead Activity push subscription, as Marketo runs it (docs/protocol.md).
 
 Every ``interval_s`` the subscription POSTs the oldest queued activities (at most ``batch_max``)
 in the documented body; fewer than ``batch_min`` wait for more, but not longer than

@@ -104,7 +104,7 @@ class EventFactory:
         return r.choice(WORDS.get(kind, WORDS["title"]))
 
     def attributes(self, kind: ActivityType) -> list[dict[str, Any]]:
-        # "A subset of the type's attributes, or none at all" (PROTOCOL.md §1.1)
+        # "A subset of the type's attributes, or none at all" (docs/protocol.md)
         chosen = [a for a in kind.attributes if self.rng.random() < 0.85]
         return [{"name": n, "dataType": t, "value": self.value(k)} for n, t, k in chosen]
 
@@ -130,14 +130,14 @@ class EventFactory:
 
     # --------------------------------------------------------------------- events
     def activity(self, tenant: SimTenant, kind: ActivityType | None = None) -> SimEvent:
-        """One activity of the direct push (PROTOCOL.md §3): ``marketoGUID`` is its id."""
+        """One activity of the direct push (docs/protocol.md): ``marketoGUID`` is its id."""
         kind = kind or self.rng.choice(self.types)
         guid = self.uuid()
         doc = {"marketoGUID": guid, **self.activity_data(kind)}
         return SimEvent(guid, LEAD_ACTIVITY, tenant.munchkin_id, doc, type_of(kind))
 
     def lead_activity(self, tenant: SimTenant, kind: ActivityType | None = None) -> SimEvent:
-        """A flat Lead Activity CloudEvent of Adobe I/O (PROTOCOL.md §1.1); ``leadId`` a string."""
+        """A flat Lead Activity CloudEvent of Adobe I/O (docs/protocol.md); ``leadId`` a string."""
         kind = kind or self.rng.choice(self.types)
         data = self.activity_data(kind)
         data = {"munchkinId": tenant.munchkin_id, **data, "leadId": str(data["leadId"])}
@@ -156,7 +156,7 @@ class EventFactory:
         return SimEvent(ce_id, LEAD_ACTIVITY, tenant.munchkin_id, doc, code, event_id)
 
     def audit(self, tenant: SimTenant, pair: tuple[str, str] | None = None) -> SimEvent:
-        """A wrapped User Audit event (PROTOCOL.md §1.2): no CloudEvent id, so ``eventid``."""
+        """A wrapped User Audit event (docs/protocol.md): no CloudEvent id, so ``eventid``."""
         component, action = pair or self.rng.choice(AUDIT_PAIRS)
         suffix, _ = AUDIT_COMPONENTS[component]
         data = {
@@ -179,7 +179,7 @@ class EventFactory:
         return self._wrapped(tenant, body, USER_AUDIT)
 
     def notification(self, tenant: SimTenant, kind: str | None = None) -> SimEvent:
-        """A wrapped Notification event (PROTOCOL.md §1.3)."""
+        """A wrapped Notification event (docs/protocol.md)."""
         kind = kind or self.rng.choice(tuple(NOTIFICATIONS))
         body = {
             "specversion": "1.0",

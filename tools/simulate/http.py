@@ -84,7 +84,7 @@ class StaticToken:
 
 
 class ClientCredentialsToken:
-    """OAuth 2.0 client credentials (PROTOCOL.md §3 sequence diagram): a cached access token,
+    """OAuth 2.0 client credentials (docs/protocol.md): a cached access token,
     fetched again when absent, expired, or refused with 401."""
 
     def __init__(

@@ -1,13 +1,13 @@
 """The upstreams' delivery policies as pure values: what happens after an attempt, and when the
 next one is due. No I/O and no clock; ``direct_push.py`` and ``adobe_io.py`` act on them.
 
-Direct push (PROTOCOL.md §3)::
+Direct push (docs/protocol.md)::
 
     ACTIVE --fail--> RETRYING(1) --fail--> RETRYING(2) --fail--> RETRYING(3) --fail--> PAUSED
       ^  every interval_s   each retry_wait_s later (3 min)          re-enable every 3 min |
       +--------------------------------- any success -------------------------------------+
 
-Adobe I/O Events (PROTOCOL.md §2.6): 2xx acknowledges; 429, every 5xx but 505, a timeout or no
+Adobe I/O Events (docs/protocol.md): 2xx acknowledges; 429, every 5xx but 505, a timeout or no
 answer are retried after 1, 2, 4, 8, then every 15 minutes, for up to 24 h from the first
 attempt; every other status drops the event from push delivery.
 """

@@ -1,6 +1,6 @@
 """The simulator's settings: frozen, built once by the command line, units in the names.
 
-The defaults are the upstreams' documented behaviour (PROTOCOL.md §2.6 and §3). ``time_scale``
+The defaults are the upstreams' documented behaviour (docs/protocol.md). ``time_scale``
 multiplies every *interval* (push cadence, retry waits, pauses, retention, the Adobe retry table
 and its 24 h window) so that a test can replay hours in seconds; request *timeouts* are not
 intervals and keep their own settings.
@@ -23,7 +23,7 @@ class SimulatorConfigError(ValueError):
 
 @dataclass(frozen=True)
 class DirectPushSettings:
-    """Marketo's direct Lead Activity push (PROTOCOL.md §3)."""
+    """Marketo's direct Lead Activity push (docs/protocol.md)."""
 
     interval_s: float = 2 * SECONDS
     batch_min: int = 100
@@ -48,7 +48,7 @@ class OAuthClient:
 
 @dataclass(frozen=True)
 class AdobeIoSettings:
-    """Adobe I/O Events webhooks (PROTOCOL.md §2)."""
+    """Adobe I/O Events webhooks (docs/protocol.md)."""
 
     batch: bool = True  # webhook_batch; False: one event per request
     max_batch_events: int = 20

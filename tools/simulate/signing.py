@@ -1,4 +1,4 @@
-"""Adobe I/O Events' digital signatures, from the sender's side (PROTOCOL.md §2.4).
+"""Adobe I/O Events' digital signatures, from the sender's side (docs/protocol.md).
 
 Two RSA key pairs made here sign every delivery (RSA-SHA256, PKCS#1 v1.5, base64, over the raw
 body); a small key server publishes the public keys at ``/prod/keys/pub-key-<uuid>.pem``, as

@@ -10,7 +10,7 @@ Two models share one feature record, so a lead's history survives a change of mo
   the lead's per-type activity counts, ``f`` being ``identity`` or ``log1p``; coefficients come
   from a JSON file (``deploy/workers/lead-model.example.json``).
 
-Activity types are Marketo ``activityTypeId`` numbers (PROTOCOL.md §5: the id is authoritative).
+Activity types are Marketo ``activityTypeId`` numbers (the id is authoritative: docs/protocol.md).
 """
 
 import math
