@@ -5,13 +5,15 @@ PipelineError (pipeline.errors)        ``retriable`` says whether trying again m
 │   └── RuleError                      an alert rule is invalid; names the rule and the key
 └── WorkerError                        root of the workers' own errors
     ├── SinkError                      an alert or score could not be delivered now (retriable)
-    │   ├── WebhookError               the webhook answered 429/5xx or did not answer
-    │   └── MarketoError               Marketo's REST API failed or is busy (601/602/606/615…)
-    │       └── MarketoRejected        Marketo refused the call for good (not retriable)
+    │   └── WebhookError               the webhook answered 429/5xx or did not answer
     └── PartitioningError              lead-scores is not co-partitioned with lead-activity
+
+Marketo's errors are the shared client's (``pipeline.marketo.errors``); ``DELIVERY_ERRORS`` are
+the failures a sink retries and, when they last, counts as failed deliveries.
 """
 
 from pipeline.errors import ConfigError, PipelineError
+from pipeline.marketo.errors import MarketoError
 
 
 class RuleError(ConfigError):
@@ -31,14 +33,7 @@ class WebhookError(SinkError):
     pass
 
 
-class MarketoError(SinkError):
-    def __init__(self, message: str, code: str = "") -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class MarketoRejected(MarketoError):
-    retriable = False
+DELIVERY_ERRORS = (SinkError, MarketoError)
 
 
 class PartitioningError(WorkerError):

@@ -31,10 +31,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from pipeline.admin import create_missing, wait_writable
 from pipeline.consume.loop import ConsumeLoop
+from pipeline.marketo.client import MarketoClient
 from pipeline.publish import Publisher
 from pipeline.settings import client_options
 from pipeline.topics import WorkerTopics, build_worker_topics
-from pipeline.workers.marketo import MarketoClient
 from pipeline.workers.metrics import WorkerMetrics
 from pipeline.workers.registry import worker_spec
 from pipeline.workers.settings import WorkerSettings

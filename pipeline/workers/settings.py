@@ -16,10 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import (
-    SECONDS,
     Secret,
     check_sections,
-    http_url,
     load_toml,
     log_level,
     read_section,
@@ -29,6 +27,7 @@ from pipeline.config import (
 )
 from pipeline.consume.settings import ConsumeSettings
 from pipeline.errors import ConfigError
+from pipeline.marketo.settings import MarketoInstance
 from pipeline.settings import KafkaSettings, TopicSettings, read_kafka, read_topics
 from pipeline.workers.alerting.settings import AlertingSettings, read_alerting
 from pipeline.workers.files import Files
@@ -37,30 +36,6 @@ from pipeline.workers.scoring.settings import ScoringSettings, read_scoring
 KINDS = ("alerting", "scoring")
 SECTIONS = {"kafka", "topics", "worker", "alerting", "scoring", "marketo"}
 PORT_ENV = "DATASTREAMS_WORKER_PORT"
-
-
-def _list_ids(raw: Any, where: str, env: Mapping[str, str]) -> Mapping[str, int]:
-    ok = isinstance(raw, Mapping) and all(
-        isinstance(v, int) and not isinstance(v, bool) for v in raw.values()
-    )
-    if not ok:
-        raise ConfigError(f"Config '{where}' maps list names to Marketo list ids.")
-    return dict(raw)
-
-
-@dataclass(frozen=True)
-class MarketoInstance:
-    munchkin_id: str = setting("")
-    identity_url: str = setting("", parse=http_url)
-    rest_url: str = setting("", parse=http_url)
-    client_id: str = setting("")
-    client_secret: Secret = setting(Secret(""))
-    # The older form of client_secret = "env:NAME": the name of an environment variable.
-    client_secret_env: str | None = setting(None)
-    lists: Mapping[str, int] = setting(factory=dict, parse=_list_ids)
-    timeout_s: float = setting(10 * SECONDS, minimum=0.1)
-    max_attempts: int = setting(4, minimum=1)
-    retry_initial_s: float = 1 * SECONDS
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from pipeline.workers.errors import SinkError
+from pipeline.workers.errors import DELIVERY_ERRORS
 from pipeline.workers.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
@@ -28,12 +28,12 @@ async def with_retries(
     initial_s: float,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
-    """Run ``action``; after a retriable ``SinkError`` wait (doubling, or ``retry_after_s``)."""
+    """Run ``action``; after a retriable failure wait (doubling, or ``retry_after_s``)."""
     delay = initial_s
     for attempt in range(1, attempts + 1):
         try:
             return await action()
-        except SinkError as exc:
+        except DELIVERY_ERRORS as exc:
             if not exc.retriable or attempt == attempts:
                 raise
             wait = exc.retry_after_s or delay

@@ -12,9 +12,9 @@ import aiohttp
 from aiokafka.admin import AIOKafkaAdminClient
 
 from pipeline.consume.handler import Handler
+from pipeline.marketo.client import MarketoClient
 from pipeline.publish import Publisher
 from pipeline.topics import Topic, WorkerTopics
-from pipeline.workers.marketo import MarketoClient
 from pipeline.workers.metrics import WorkerMetrics
 from pipeline.workers.settings import WorkerSettings
 

@@ -26,7 +26,7 @@ WHERE_DOCUMENTED = {
     "pipeline.workers.alerting.settings.AlertingSettings": ("configuration.md", "`[alerting]`"),
     "pipeline.workers.alerting.settings.WebhookSettings": ("configuration.md", "`[alerting]`"),
     "pipeline.workers.scoring.settings.ScoringSettings": ("configuration.md", "`[scoring]`"),
-    "pipeline.workers.settings.MarketoInstance": ("configuration.md", "`[[marketo]]`"),
+    "pipeline.marketo.settings.MarketoInstance": ("configuration.md", "`[[marketo]]`"),
     "pipeline.workers.scoring.settings.ScoringFile": ("workers.md", "The scoring file"),
     "pipeline.workers.scoring.settings.Coefficients": ("workers.md", "`[logistic_regression]`"),
     "pipeline.workers.scoring.models.parse_decayed_weights": ("workers.md", "`[decayed_weights]`"),

@@ -19,11 +19,11 @@ from typing import Any, Protocol
 import aiohttp
 
 from pipeline.envelope import format_epoch_s
+from pipeline.marketo.client import MarketoClient
 from pipeline.workers.alerting.engine import Alert
 from pipeline.workers.alerting.rules import Severity
 from pipeline.workers.alerting.settings import WebhookSettings
-from pipeline.workers.errors import SinkError, WebhookError
-from pipeline.workers.marketo import MarketoClient
+from pipeline.workers.errors import DELIVERY_ERRORS, WebhookError
 from pipeline.workers.metrics import WorkerMetrics
 from pipeline.workers.sinks import count_results, with_retries
 
@@ -115,7 +115,7 @@ class WebhookSink:
             await with_retries(
                 lambda: self._post(alert), attempts=s.max_attempts, initial_s=s.retry_initial_s
             )
-        except SinkError as exc:
+        except DELIVERY_ERRORS as exc:
             log.error("webhook: alert %s (%s) not delivered: %s", alert.id, alert.rule, exc)
             self._metrics.sink_deliveries.labels("webhook", "failed").inc()
         else:
@@ -177,7 +177,7 @@ class MarketoListSink:
             results = await with_retries(
                 lambda: client.add_to_list(list_id, lead_ids), attempts=attempts, initial_s=initial
             )
-        except SinkError as exc:
+        except DELIVERY_ERRORS as exc:
             log.error(
                 "marketo_list: leads %s not added to list %d of %s: %s",
                 lead_ids,

@@ -9,8 +9,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
-from pipeline.workers.errors import SinkError
-from pipeline.workers.marketo import MarketoClient
+from pipeline.marketo.client import MarketoClient
+from pipeline.workers.errors import DELIVERY_ERRORS
 from pipeline.workers.metrics import WorkerMetrics
 from pipeline.workers.sinks import count_results, with_retries
 
@@ -44,7 +44,7 @@ class MarketoScoreSink:
             results = await with_retries(
                 lambda: client.sync_leads(self._field, values), attempts=attempts, initial_s=initial
             )
-        except SinkError as exc:
+        except DELIVERY_ERRORS as exc:
             log.error(
                 "marketo_push: %d score(s) for %s not written: %s", len(values), munchkin, exc
             )

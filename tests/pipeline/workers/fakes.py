@@ -10,9 +10,9 @@ from typing import Any
 
 from aiohttp import web
 
+from pipeline.marketo.settings import MarketoInstance
 from pipeline.secrets import Secret
 from pipeline.workers.metrics import WorkerMetrics
-from pipeline.workers.settings import MarketoInstance
 from tests.pipeline.events import MUNCHKIN
 
 CLIENT_ID = "marketo-client-id"

@@ -3,13 +3,13 @@
 import aiohttp
 import pytest
 
+from pipeline.marketo.client import MarketoClient
+from pipeline.marketo.errors import MarketoRejected
 from pipeline.secrets import Secret
 from pipeline.workers.alerting.engine import Alert
 from pipeline.workers.alerting.rules import Severity
 from pipeline.workers.alerting.settings import WebhookSettings
 from pipeline.workers.alerting.sinks import MarketoListSink, WebhookSink
-from pipeline.workers.errors import MarketoRejected
-from pipeline.workers.marketo import MarketoClient
 from pipeline.workers.metrics import WorkerMetrics
 from tests.pipeline.events import MUNCHKIN, T0
 from tests.pipeline.workers.fakes import (

@@ -2,7 +2,7 @@
 
 import aiohttp
 
-from pipeline.workers.marketo import MarketoClient
+from pipeline.marketo.client import MarketoClient
 from pipeline.workers.metrics import WorkerMetrics
 from pipeline.workers.scoring.sinks import MarketoScoreSink
 from tests.pipeline.events import MUNCHKIN

@@ -1,5 +1,6 @@
-"""A small client for Marketo's REST API: OAuth client credentials, add leads to a list, update
-lead fields (sync leads). One client per Marketo instance (munchkin ID).
+"""A client for Marketo's REST API: OAuth client credentials, the calls the workers and the
+backfill make, and Marketo's error codes. One client per Marketo instance (munchkin ID), each
+call within the instance's ``Limiter``.
 
 * Token: ``POST <identity_url>/oauth/token`` with ``grant_type=client_credentials``, ``client_id``
   and ``client_secret`` as a form body (Marketo accepts GET or POST; a body keeps the secret out
@@ -7,8 +8,10 @@ lead fields (sync leads). One client per Marketo instance (munchkin ID).
 * Calls send ``Authorization: Bearer <token>`` (Marketo stops accepting the ``access_token``
   query parameter in 2026). Marketo answers most errors with HTTP 200 and
   ``{"success": false, "errors": [{"code", "message"}]}``: 601/602 (token invalid or expired)
-  fetch a new token once; 604/606/608/611/615/713 (timeout, rate or concurrency limit, busy) and
-  HTTP 429/5xx are retriable ``MarketoError``; anything else is ``MarketoRejected``.
+  fetch a new token once; 606 (rate) pauses the limiter for a window and is retriable after it;
+  607 (daily quota) is ``QuotaExhausted`` until the reset; 615 (concurrency) is retriable after
+  a second; 604/608/611/713 (timeout, busy) and HTTP 429/5xx are retriable ``MarketoError``;
+  anything else is ``MarketoRejected``.
 * At most ``MAX_BATCH`` (300) leads per call, as Marketo allows.
 """
 
@@ -19,13 +22,15 @@ from typing import Any
 
 import aiohttp
 
-from pipeline.workers.errors import MarketoError, MarketoRejected
-from pipeline.workers.settings import MarketoInstance
+from pipeline.marketo.errors import MarketoError, MarketoRejected, QuotaExhausted
+from pipeline.marketo.limiter import WINDOW_S, Limiter
+from pipeline.marketo.settings import MarketoInstance
 
 MAX_BATCH = 300
 TOKEN_MARGIN_S = 60.0
 TOKEN_CODES = frozenset({"601", "602"})
-RETRIABLE_CODES = frozenset({"604", "606", "608", "611", "615", "713"})
+RETRIABLE_CODES = frozenset({"604", "608", "611", "713"})
+CONCURRENCY_RETRY_S = 1.0
 
 
 class MarketoClient:
@@ -34,8 +39,10 @@ class MarketoClient:
         session: aiohttp.ClientSession,
         instance: MarketoInstance,
         clock: Callable[[], float] = time.monotonic,
+        limiter: Limiter | None = None,
     ) -> None:
         self.instance = instance
+        self.limiter = limiter or Limiter(instance, clock=clock)
         self._session = session
         self._clock = clock
         self._token: str | None = None
@@ -47,7 +54,7 @@ class MarketoClient:
         results: list[dict[str, Any]] = []
         for start in range(0, len(lead_ids), MAX_BATCH):
             body = {"input": [{"id": i} for i in lead_ids[start : start + MAX_BATCH]]}
-            doc = await self._call(f"/v1/lists/{list_id}/leads.json", body)
+            doc = await self.post(f"/v1/lists/{list_id}/leads.json", body)
             results.extend(doc.get("result") or [])
         return results
 
@@ -61,40 +68,78 @@ class MarketoClient:
                 "lookupField": "id",
                 "input": [{"id": i, field: v} for i, v in items[start : start + MAX_BATCH]],
             }
-            doc = await self._call("/v1/leads.json", body)
+            doc = await self.post("/v1/leads.json", body)
             results.extend(doc.get("result") or [])
         return results
 
-    async def _call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /rest<path>`` with a JSON body; Marketo's answer when ``success`` is true."""
+        return await self._call("POST", path, body=body)
+
+    async def get(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """``GET /rest<path>?<params>``; Marketo's answer when ``success`` is true."""
+        return await self._call("GET", path, params=params)
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: dict[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
         for _ in range(2):  # a second time only with a fresh token
             token = await self._access_token()
-            doc = await self._post(path, body, token)
+            async with self.limiter.call():
+                doc = await self._request(method, path, token, body, params)
             if doc.get("success") is True:
                 return doc
-            codes = [str(e.get("code", "")) for e in doc.get("errors") or [] if isinstance(e, dict)]
-            message = "; ".join(
-                f"{e.get('code')} {e.get('message')}"
-                for e in doc.get("errors") or []
-                if isinstance(e, dict)
-            )
-            if TOKEN_CODES & set(codes):
+            errors = [e for e in doc.get("errors") or [] if isinstance(e, dict)]
+            codes = {str(e.get("code", "")) for e in errors}
+            message = "; ".join(f"{e.get('code')} {e.get('message')}" for e in errors)
+            if TOKEN_CODES & codes:
                 self._token = None
                 continue
-            if RETRIABLE_CODES & set(codes):
-                raise MarketoError(f"Marketo is busy: {message}", codes[0])
-            raise MarketoRejected(
-                f"Marketo refused {path}: {message or doc}", codes[0] if codes else ""
-            )
+            raise self._error(path, codes, message or str(doc))
         raise MarketoError("Marketo refused two fresh access tokens", "601")
 
-    async def _post(self, path: str, body: dict[str, Any], token: str) -> dict[str, Any]:
+    def _error(self, path: str, codes: set[str], message: str) -> MarketoError:
+        if "607" in codes:
+            self.limiter.quota_spent()
+            return QuotaExhausted(
+                f"Marketo's daily quota is spent: {message}",
+                "607",
+                retry_after_s=self.limiter.seconds_until_reset(),
+            )
+        if "606" in codes:
+            self.limiter.too_fast()
+            return MarketoError(f"Marketo's rate limit: {message}", "606", retry_after_s=WINDOW_S)
+        if "615" in codes:
+            return MarketoError(
+                f"Marketo's concurrency limit: {message}", "615", CONCURRENCY_RETRY_S
+            )
+        if RETRIABLE_CODES & codes:
+            return MarketoError(f"Marketo is busy: {message}", min(RETRIABLE_CODES & codes))
+        return MarketoRejected(f"Marketo refused {path}: {message}", min(codes, default=""))
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        body: dict[str, Any] | None,
+        params: Mapping[str, str] | None,
+    ) -> dict[str, Any]:
         url = self.instance.rest_url + path
         try:
-            async with self._session.post(
+            async with self._session.request(
+                method,
                 url,
                 json=body,
+                params=params,
                 headers={"Authorization": f"Bearer {token}"},
                 timeout=aiohttp.ClientTimeout(total=self.instance.timeout_s),
+                allow_redirects=False,
             ) as resp:
                 if resp.status == 401:
                     return {"success": False, "errors": [{"code": "601", "message": "HTTP 401"}]}
@@ -107,7 +152,7 @@ class MarketoClient:
                         f"Marketo answered HTTP {resp.status} to {path}", str(resp.status)
                     )
                 doc = await resp.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise MarketoError(f"Marketo did not answer {path}: {type(exc).__name__}") from exc
         if not isinstance(doc, dict):
             raise MarketoError(f"Marketo answered {path} with {type(doc).__name__}, not an object")
