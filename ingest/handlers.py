@@ -32,8 +32,8 @@ from ingest.intake import (
 )
 from ingest.parse import validation_url
 from ingest.signature import verify_delivery
-from ingest.streams.common import format_time, named_tenant
-from pipeline.envelope import Via
+from ingest.streams.common import named_tenant
+from pipeline.envelope import Via, format_time
 from pipeline.errors import PublishError
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,7 @@ from typing import Any
 import orjson
 
 from ingest.errors import UnusableInput, shorten
-from pipeline.envelope import Envelope, Stream, Via
-from pipeline.envelope import format_time as format_time  # defined there, still offered here
+from pipeline.envelope import Envelope, Stream, Via, format_time
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 

@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 from ingest.errors import UnusableInput
 from ingest.normalize import normalize_adobe, normalize_direct_push, stream_of
 from ingest.parse import adobe_items
-from ingest.streams.common import format_time, normalized_time, parse_time
+from ingest.streams.common import normalized_time, parse_time
 from pipeline.activity_types import standard_names
-from pipeline.envelope import Stream, Via
+from pipeline.envelope import Stream, Via, format_time
 from tests import payloads as p
 
 AT = "2026-03-05T11:00:03.000Z"
