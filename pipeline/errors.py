@@ -2,6 +2,7 @@
 
 PipelineError                      root; ``retriable`` says whether trying again may succeed
 ├── ConfigError                    a configuration key has a value we cannot use
+├── UnknownTopic                   a topic that must exist does not
 └── PublishError                   records were not acknowledged by Kafka
     ├── KafkaUnavailable           no producer connected (broker down, still connecting, stopping)
     └── PublishTimeout             Kafka did not acknowledge within the publish deadline
@@ -14,6 +15,10 @@ class PipelineError(Exception):
 
 class ConfigError(PipelineError):
     """A configuration key has a value we cannot use; the message names key and value."""
+
+
+class UnknownTopic(PipelineError):
+    """A topic that must exist does not; the message names the topic and the bootstrap."""
 
 
 class PublishError(PipelineError):

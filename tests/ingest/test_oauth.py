@@ -11,9 +11,9 @@ from aiohttp.test_utils import TestServer
 
 from ingest.secrets import ApiToken, Secret
 from ingest.tenant_settings import OAuthClientSettings, OAuthSettings, Tenant
-from tests import payloads as p
-from tests.conftest import TOKEN, Ingress, IngressFactory
-from tests.idp import AUDIENCE, CLIENT_ID, INTROSPECTION_CLIENT, IdentityProvider, IdpKey
+from tests.support import payloads as p
+from tests.support.idp import AUDIENCE, CLIENT_ID, INTROSPECTION_CLIENT, IdentityProvider, IdpKey
+from tests.support.ingress import TOKEN, Ingress, IngressFactory
 
 
 @pytest.fixture
