@@ -1,10 +1,10 @@
 """Managed-Kafka settings against a real broker: SASL/PLAIN through ``client_options``.
 
-A broker of this test's own (tools.kafka, never the session broker) with two
-listeners: PLAINTEXT (what the launcher's readiness check uses) and SASL_PLAINTEXT with one
-PLAIN user. The Publisher, whose producer and admin client get their connection settings only
-from ``client_options``, must publish through the SASL listener with the right password and
-never become ready with a wrong one.
+A broker of this test's own (tools.kafka, never the session broker) with two listeners:
+PLAINTEXT (what the launcher's readiness check uses) and SASL_PLAINTEXT with one PLAIN user.
+The Publisher, whose producer and admin client get their connection settings only from
+``client_options``, must publish through the SASL listener with the right password and never
+become ready with a wrong one.
 """
 
 import asyncio
