@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 include deploy/kafka/kafka.mk
 
-.PHONY: help install lint format test docs run clean demo bench bench-smoke chaos
+.PHONY: help install lint format test test-fast check docs run clean demo bench bench-smoke chaos
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -27,13 +27,13 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed ## Create .venv and install the project with its dev tools
 
 lint: install ## ruff (format check + lint) and mypy --strict
-	$(VENV)/bin/ruff format --check ingest pipeline tests deploy tools
-	$(VENV)/bin/ruff check ingest pipeline tests deploy tools
+	$(VENV)/bin/ruff format --check ingest pipeline tests tools
+	$(VENV)/bin/ruff check ingest pipeline tests tools
 	$(VENV)/bin/mypy
 
 format: install ## Format the code with ruff
-	$(VENV)/bin/ruff format ingest pipeline tests deploy tools
-	$(VENV)/bin/ruff check --fix ingest pipeline tests deploy tools
+	$(VENV)/bin/ruff format ingest pipeline tests tools
+	$(VENV)/bin/ruff check --fix ingest pipeline tests tools
 
 test: install kafka-jars deploy-tools lint docs ## Install what is missing, build the docs, start a test broker on free ports, run every test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
@@ -42,6 +42,14 @@ SITE_DIR := var/site
 # --strict: a broken link, a missing anchor or a page left out of the nav fails the build.
 docs: install ## Build the docs site strictly (mkdocs) into var/site
 	$(VENV)/bin/mkdocs build --strict --site-dir $(SITE_DIR)
+
+# The tiers are markers that tests/conftest.py sets; this one needs no broker, no jars and none
+# of the deploy tools (a test that asks for the broker anyway fails).
+FAST_TESTS := not kafka and not slow and not deploy
+test-fast: install ## The unit tests alone (no broker, no deploy tools): well under a minute
+	$(VENV)/bin/pytest -m "$(FAST_TESTS)" $(PYTEST_ARGS)
+
+check: lint test-fast ## The quick loop: lint, then the fast tests
 
 WORKER_CONFIG ?= deploy/workers/worker.toml
 
@@ -61,8 +69,8 @@ DEMO_KAFKA_PORT ?= 19492
 BENCH_KAFKA_PORT ?= 19592
 BENCH_OUT ?= var/bench
 define with_broker
-	@trap '$(PY) $(KAFKA_BROKER) down --data-dir var/kafka-$(1)' EXIT INT TERM; \
-	$(PY) $(KAFKA_BROKER) up --port $(2) --data-dir var/kafka-$(1) --libs-dir $(KAFKA_LIBS_DIR) && \
+	@trap '$(KAFKA_BROKER) down --data-dir var/kafka-$(1)' EXIT INT TERM; \
+	$(KAFKA_BROKER) up --port $(2) --data-dir var/kafka-$(1) --libs-dir $(KAFKA_LIBS_DIR) && \
 	$(3)
 endef
 

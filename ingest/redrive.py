@@ -24,7 +24,6 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
@@ -34,9 +33,10 @@ from ingest.gate import Outcome, Principal
 from ingest.intake import Admission, adobe_outcome, push_outcome
 from ingest.parse import decode_json
 from ingest.streams.common import parse_time
-from pipeline.admin import create_missing, partitions_of, wait_writable
+from pipeline.admin import create_missing, wait_writable
 from pipeline.envelope import Via
 from pipeline.publish import Publisher
+from pipeline.reader import read_all
 from pipeline.settings import KafkaSettings, client_options
 from pipeline.topics import OutboundRecord, Topic, Topics, route
 
@@ -134,35 +134,6 @@ def _headers(record: ConsumerRecord[Any, Any]) -> dict[str, str]:
 
 def ledger_key(record: ConsumerRecord[Any, Any]) -> bytes:
     return f"{record.topic}:{record.partition}:{record.offset}".encode()
-
-
-async def read_all(kafka: KafkaSettings, topic: str) -> list[ConsumerRecord[Any, Any]]:
-    """Every record of the topic up to its end offsets at the time of the call."""
-    admin = AIOKafkaAdminClient(**client_options(kafka))
-    await admin.start()
-    try:
-        partitions = [TopicPartition(topic, n) for n in await partitions_of(admin, topic)]
-    finally:
-        await admin.close()
-    if not partitions:
-        return []
-    consumer = AIOKafkaConsumer(**client_options(kafka), enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        end = await consumer.end_offsets(partitions)
-        records: list[ConsumerRecord[Any, Any]] = []
-        remaining = {tp for tp in partitions if end[tp] > 0}
-        while remaining:
-            batch = await consumer.getmany(*remaining, timeout_ms=1000)
-            for tp, got in batch.items():
-                records.extend(r for r in got if r.offset < end[tp])
-                if got and got[-1].offset >= end[tp] - 1:
-                    remaining.discard(tp)
-        return records
-    finally:
-        await consumer.stop()
 
 
 async def redrive(

@@ -3,6 +3,7 @@
 PipelineError                      root; ``retriable`` says whether trying again may succeed
 ├── ConfigError                    a configuration key has a value we cannot use
 ├── UnusableInput                  input we cannot use: kept as a dead letter with ``reason``
+├── UnknownTopic                   a topic that must exist does not
 └── PublishError                   records were not acknowledged by Kafka
     ├── KafkaUnavailable           no producer connected (broker down, still connecting, stopping)
     └── PublishTimeout             Kafka did not acknowledge within the publish deadline
@@ -26,6 +27,10 @@ class UnusableInput(PipelineError):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+
+
+class UnknownTopic(PipelineError):
+    """A topic that must exist does not; the message names the topic and the bootstrap."""
 
 
 class PublishError(PipelineError):

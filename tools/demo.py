@@ -26,8 +26,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from pipeline.admin import partitions_of
 from pipeline.settings import TopicSettings
 from pipeline.topics import build_topics
-from tools.bench.run import free_port
 from tools.bench.targets import Ingress
+from tools.process import Child, free_port
 from tools.simulate.tenants import IngressConfig, ingress_toml, make_tenants
 
 TENANTS = 4
@@ -110,19 +110,18 @@ async def demo(
         await flow
         try:
             for worker in workers:
-                with contextlib.suppress(ProcessLookupError):
-                    worker.terminate()
-                await worker.wait()
+                await worker.stop()
         finally:
             await ingress.stop()
     return code, await topic_counts(bootstrap, names)
 
 
-async def start_worker(kind: str, env: Mapping[str, str], out: Path) -> asyncio.subprocess.Process:
-    argv = [sys.executable, "-m", "ingest", "worker", *([kind] if kind else [])]
+async def start_worker(kind: str, env: Mapping[str, str], out: Path) -> Child:
     env = {**env, "DATASTREAMS_WORKER_PORT": str(free_port())}
-    with (out / f"worker-{kind or 'all'}.log").open("ab") as log:
-        return await asyncio.create_subprocess_exec(*argv, stdout=log, stderr=log, env=env)
+    log = out / f"worker-{kind or 'all'}.log"
+    worker = Child.datastreams(f"worker {kind}", ["worker", *([kind] if kind else [])], env, log)
+    await worker.spawn()
+    return worker
 
 
 async def simulate(port: int, key_port: int, seconds: float, out: Path) -> int:

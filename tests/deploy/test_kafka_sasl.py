@@ -1,10 +1,10 @@
 """Managed-Kafka settings against a real broker: SASL/PLAIN through ``client_options``.
 
-A broker of this test's own (deploy/kafka/broker.py, never the session broker) with two
-listeners: PLAINTEXT (what the launcher's readiness check uses) and SASL_PLAINTEXT with one
-PLAIN user. The Publisher, whose producer and admin client get their connection settings only
-from ``client_options``, must publish through the SASL listener with the right password and
-never become ready with a wrong one.
+A broker of this test's own (tools.kafka, never the session broker) with two listeners:
+PLAINTEXT (what the launcher's readiness check uses) and SASL_PLAINTEXT with one PLAIN user.
+The Publisher, whose producer and admin client get their connection settings only from
+``client_options``, must publish through the SASL listener with the right password and never
+become ready with a wrong one.
 """
 
 import asyncio
@@ -14,7 +14,6 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, cast
 
 import pytest
 
@@ -22,21 +21,13 @@ from pipeline.config import Secret
 from pipeline.publish import Publisher
 from pipeline.settings import KafkaSettings, TopicSettings
 from pipeline.topics import OutboundRecord, build_topics
-from tests.kafka_fixture import (
-    LIBS_DIR,
-    REPO_ROOT,
-    START_TIMEOUT_S,
-    BrokerModule,
-    load_broker_module,
-)
+from tests.support.kafka import LIBS_DIR, START_TIMEOUT_S
+from tools.kafka import ensure_jars, restart_node, stop_broker
+from tools.kafka.config import render_config
+from tools.process import free_ports
 
-TEMPLATE = REPO_ROOT / "deploy" / "kafka" / "server.properties.template"
 USER, PASSWORD = "datastreams", "sasl-test-password"
 JAAS = f'org.apache.kafka.common.security.plain.PlainLoginModule required user_{USER}="{PASSWORD}";'
-
-
-class NodeLauncher(BrokerModule, Protocol):
-    def restart_node(self, data_dir: Path, libs_dir: Path, timeout_s: float = ...) -> int: ...
 
 
 @dataclass
@@ -50,17 +41,9 @@ class SaslBroker:
 
 
 def sasl_config(data_dir: Path, port: int, sasl_port: int, controller: int) -> str:
-    text = (
-        TEMPLATE.read_text()
-        .replace("@BROKER_PORT@", str(port))
-        .replace("@CONTROLLER_PORT@", str(controller))
-        .replace("@LOG_DIR@", str(data_dir / "kraft"))
-        .replace("@NODE_ID@", "1")
-        .replace("@VOTERS@", f"1@127.0.0.1:{controller}")
-        .replace("@REPLICAS@", "1")
-        .replace("@MIN_ISR@", "1")
-    )
-    assert not re.findall(r"@[A-Z_]+@", text), "the broker template has new placeholders"
+    # The launcher's own single-node config (it refuses a template with placeholders left),
+    # with a SASL listener added.
+    text = render_config(data_dir, port, controller).read_text()
     sasl = f",SASL_PLAINTEXT://127.0.0.1:{sasl_port}"
     text = re.sub(r"^(listeners=PLAINTEXT://\S+?)(,|$)", rf"\1{sasl}\2", text, flags=re.M)
     text = re.sub(r"^(advertised\.listeners=\S+)$", rf"\1{sasl}", text, flags=re.M)
@@ -79,18 +62,17 @@ def sasl_config(data_dir: Path, port: int, sasl_port: int, controller: int) -> s
 
 @pytest.fixture
 async def sasl_broker(tmp_path: Path) -> AsyncIterator[SaslBroker]:
-    broker = cast(NodeLauncher, load_broker_module())
     data_dir = tmp_path / "kafka-sasl"
     data_dir.mkdir()
-    port, sasl_port, controller = broker.free_port(), broker.free_port(), broker.free_port()
+    port, sasl_port, controller = free_ports(3)
     (data_dir / "server.properties").write_text(sasl_config(data_dir, port, sasl_port, controller))
-    await asyncio.to_thread(broker.ensure_jars, LIBS_DIR)
+    await asyncio.to_thread(ensure_jars, LIBS_DIR)
     # restart_node starts a node whose server.properties is already in its data dir.
-    await asyncio.to_thread(broker.restart_node, data_dir, LIBS_DIR, START_TIMEOUT_S)
+    await asyncio.to_thread(restart_node, data_dir, LIBS_DIR, START_TIMEOUT_S)
     try:
         yield SaslBroker(data_dir, sasl_port)
     finally:
-        await asyncio.to_thread(broker.stop_broker, data_dir)
+        await asyncio.to_thread(stop_broker, data_dir)
 
 
 def settings(bootstrap: str, password: str) -> KafkaSettings:

@@ -10,7 +10,7 @@ from ingest.settings import parse_settings
 from pipeline.config import Secret
 from pipeline.errors import ConfigError
 from pipeline.settings import KafkaSettings, client_options, read_kafka
-from tests.certs import CertificateAuthority
+from tests.support.certs import CertificateAuthority
 
 
 def kafka(env: dict[str, str] | None = None, **values: Any) -> KafkaSettings:

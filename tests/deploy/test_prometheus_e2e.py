@@ -4,15 +4,13 @@ deploy/prometheus/prometheus.yml, evaluates deploy/prometheus/rules, and answers
 the metrics are there, every dashboard query runs, and stopping Kafka fires
 DatastreamsKafkaUnavailable.
 
-Kafka here is a dedicated broker of this test (deploy/kafka/broker.py), never the session's.
+Kafka here is a dedicated broker of this test (tools.kafka), never the session's.
 Alert ``for`` durations are shortened to 2 s in a copy of the rules; the expressions are the
 shipped ones. Scrape and evaluation intervals are 1 s.
 """
 
 import asyncio
 import os
-import signal
-import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,45 +22,19 @@ import aiohttp
 import orjson
 import pytest
 
-from tests import payloads as p
 from tests.deploy.prometheus_config import fast_rules, pod_target, static_variant, write
 from tests.deploy.test_grafana import queries, substitute
 from tests.deploy.tooling import DEPLOY, VENV_BIN, load_yaml, tool
-from tests.kafka_fixture import LIBS_DIR, START_TIMEOUT_S, load_broker_module
+from tests.support import payloads as p
+from tests.support.kafka import LIBS_DIR, START_TIMEOUT_S
+from tools.kafka import ensure_jars, start_broker, stop_broker
+from tools.process import Child, ChildFailed, free_port, free_ports
 
 TOKEN = "e2e-deploy-token-0123456789"
 DELIVERIES = 20
 EVENTS_PER_DELIVERY = 5
 STOP_GRACE_S = 20.0
-
-
-@dataclass
-class Process:
-    """A child process of this test with its output in a log file; stopped by its own pid."""
-
-    name: str
-    popen: subprocess.Popen[bytes]
-    log: Path
-
-    @classmethod
-    def start(cls, name: str, cmd: list[str], env: dict[str, str], folder: Path) -> "Process":
-        log = folder / f"{name}.log"
-        with log.open("wb") as out:
-            popen = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=folder)
-        return cls(name, popen, log)
-
-    def tail(self, lines: int = 30) -> str:
-        text = self.log.read_text("utf-8", "replace").splitlines()
-        return f"--- {self.name} ({self.log}) ---\n" + "\n".join(text[-lines:])
-
-    async def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.to_thread(self.popen.wait, STOP_GRACE_S)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                await asyncio.to_thread(self.popen.wait)
+PROMETHEUS_READY_S = 30.0
 
 
 @dataclass
@@ -71,7 +43,7 @@ class Stack:
     ingress: str
     worker: str
     broker_dir: Path
-    processes: list[Process]
+    processes: list[Child]
     http: aiohttp.ClientSession
 
     def logs(self) -> str:
@@ -106,26 +78,12 @@ class Stack:
         return time.monotonic() - started
 
 
-def free_port() -> int:
-    return load_broker_module().free_port()
-
-
-async def wait_http(
-    http: aiohttp.ClientSession, url: str, process: Process, timeout_s: float
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        if process.popen.poll() is not None:
-            pytest.fail(f"{process.name} exited with {process.popen.returncode}\n{process.tail()}")
-        try:
-            async with http.get(url) as resp:
-                if resp.status == 200:
-                    return
-        except aiohttp.ClientConnectionError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"{url} not 200 within {timeout_s:.0f} s\n{process.tail()}", pytrace=False)
-        await asyncio.sleep(0.25)
+async def ready(child: Child, url: str, timeout_s: float) -> None:
+    """Wait until ``url`` answers 200; if not, fail the test with the end of the child's log."""
+    try:
+        await child.wait_ready(url, timeout_s)
+    except ChildFailed as exc:
+        pytest.fail(f"{exc}\n{child.tail()}", pytrace=False)
 
 
 def ingress_config(folder: Path, bootstrap: str, prefix: str) -> Path:
@@ -188,22 +146,19 @@ def child_env(**extra: str) -> dict[str, str]:
 
 @pytest.fixture
 async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
-    broker = load_broker_module()
     broker_dir = tmp_path / "kafka"
     broker_dir.mkdir()
-    port, controller = broker.free_port(), broker.free_port()
-    await asyncio.to_thread(broker.ensure_jars, LIBS_DIR)
-    await asyncio.to_thread(
-        broker.start_broker, broker_dir, port, controller, LIBS_DIR, START_TIMEOUT_S
-    )
+    port, controller = free_ports(2)
+    await asyncio.to_thread(ensure_jars, LIBS_DIR)
+    await asyncio.to_thread(start_broker, broker_dir, port, controller, LIBS_DIR, START_TIMEOUT_S)
     bootstrap = f"127.0.0.1:{port}"
     prefix = f"e2e-deploy-{uuid.uuid4().hex[:8]}"
-    ingress_port, worker_port, prom_port = free_port(), free_port(), free_port()
+    ingress_port, worker_port, prom_port = free_ports(3)
     datastreams = str(VENV_BIN / "datastreams")
-    processes: list[Process] = []
+    processes: list[Child] = []
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
     try:
-        ingress = Process.start(
+        ingress = Child(
             "ingress",
             [datastreams, "ingress"],
             child_env(
@@ -211,21 +166,25 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
                 DATASTREAMS_HOST="127.0.0.1",
                 DATASTREAMS_PORT=str(ingress_port),
             ),
-            tmp_path,
+            tmp_path / "ingress.log",
+            cwd=tmp_path,
         )
         processes.append(ingress)
-        await wait_http(http, f"http://127.0.0.1:{ingress_port}/readyz", ingress, 60)
-        worker = Process.start(
+        await ingress.spawn()
+        await ready(ingress, f"http://127.0.0.1:{ingress_port}/readyz", 60)
+        worker = Child(
             "worker",
             [datastreams, "worker", "alerting"],
             child_env(
                 DATASTREAMS_WORKER_CONFIG=str(worker_config(tmp_path, bootstrap, prefix)),
                 DATASTREAMS_WORKER_PORT=str(worker_port),
             ),
-            tmp_path,
+            tmp_path / "worker.log",
+            cwd=tmp_path,
         )
         processes.append(worker)
-        prometheus = Process.start(
+        await worker.spawn()
+        prometheus = Child(
             "prometheus",
             [
                 tool("prometheus"),
@@ -235,11 +194,13 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
                 "--log.level=warn",
             ],
             child_env(),
-            tmp_path,
+            tmp_path / "prometheus.log",
+            cwd=tmp_path,
         )
         processes.append(prometheus)
-        await wait_http(http, f"http://127.0.0.1:{worker_port}/readyz", worker, 60)
-        await wait_http(http, f"http://127.0.0.1:{prom_port}/-/ready", prometheus, 30)
+        await prometheus.spawn()
+        await ready(worker, f"http://127.0.0.1:{worker_port}/readyz", 60)
+        await ready(prometheus, f"http://127.0.0.1:{prom_port}/-/ready", PROMETHEUS_READY_S)
         yield Stack(
             prometheus=f"http://127.0.0.1:{prom_port}",
             ingress=f"http://127.0.0.1:{ingress_port}",
@@ -249,9 +210,9 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
             http=http,
         )
     finally:
-        await asyncio.gather(*(p.stop() for p in reversed(processes)))
+        await asyncio.gather(*(p.stop(STOP_GRACE_S) for p in reversed(processes)))
         await http.close()
-        await asyncio.to_thread(broker.stop_broker, broker_dir)
+        await asyncio.to_thread(stop_broker, broker_dir)
 
 
 async def drive_traffic(stack: Stack) -> None:
@@ -337,7 +298,7 @@ async def test_prometheus_scrapes_evaluates_and_alerts_when_kafka_stops(stack: S
         await stack.query(substitute(expr))
 
     # 5. Kafka stops: the ingress says so and the broker-down alert fires.
-    await asyncio.to_thread(load_broker_module().stop_broker, stack.broker_dir)
+    await asyncio.to_thread(stop_broker, stack.broker_dir)
     stopped = time.monotonic()
 
     async def kafka_alert_firing() -> bool:

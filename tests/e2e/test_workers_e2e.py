@@ -10,8 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.envelope import format_time
-from tests import payloads as p
-from tests.conftest import IngressFactory
 from tests.pipeline.workers.harness import (
     latest_by_key,
     read_topic,
@@ -19,6 +17,8 @@ from tests.pipeline.workers.harness import (
     values,
     worker_settings,
 )
+from tests.support import payloads as p
+from tests.support.ingress import IngressFactory
 
 BOUND_S = 10.0
 

@@ -5,8 +5,8 @@ import json
 import orjson
 
 from pipeline.envelope import Envelope
-from tests import payloads as p
-from tests.conftest import Ingress
+from tests.support import payloads as p
+from tests.support.ingress import Ingress
 
 
 async def test_single_flat_event_lands_as_exact_envelope(ingress: Ingress) -> None:

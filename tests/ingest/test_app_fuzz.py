@@ -8,8 +8,8 @@ from typing import Any
 
 import orjson
 
-from tests import payloads as p
-from tests.conftest import Ingress
+from tests.support import payloads as p
+from tests.support.ingress import Ingress
 
 ODD_VALUES: list[Any] = [None, True, -1, 2**63, 1.5e308, "", "x" * 300, [], {}, [[[]]], "\u0000"]
 

@@ -1,17 +1,11 @@
 """Without a broker the ingress answers 503 with Retry-After within its bound, never hangs."""
 
-import socket
 import time
 from typing import Any
 
 from pipeline.settings import KafkaSettings
-from tests import payloads as p
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support import payloads as p
+from tools.process import free_port as closed_port
 
 
 async def test_no_broker_means_503_fast_and_not_ready(make_ingress: Any) -> None:

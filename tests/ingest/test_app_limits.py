@@ -8,8 +8,8 @@ from typing import Any
 import orjson
 
 from ingest.settings import AdobeIoSettings, LimitSettings, ServerSettings
-from tests import payloads as p
-from tests.conftest import TOKEN, Ingress, IngressFactory
+from tests.support import payloads as p
+from tests.support.ingress import TOKEN, Ingress, IngressFactory
 
 PUSH_HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 

@@ -1,8 +1,8 @@
 """The direct Lead Activity push through the real app and the real broker."""
 
 from pipeline.envelope import Envelope
-from tests import payloads as p
-from tests.conftest import SANDBOX_TOKEN, TOKEN, Ingress
+from tests.support import payloads as p
+from tests.support.ingress import SANDBOX_TOKEN, TOKEN, Ingress
 
 
 async def test_five_hundred_activities_land_in_lead_order(ingress: Ingress) -> None:

@@ -7,9 +7,9 @@ from typing import Any
 import orjson
 import pytest
 
-from tests import payloads as p
-from tests.conftest import OTHER_CLIENT, Ingress
-from tests.signing import SigningKey, signed_headers
+from tests.support import payloads as p
+from tests.support.ingress import OTHER_CLIENT, Ingress
+from tools.simulate.signing import SigningKey, signed_headers
 
 
 async def expect(resp: Any, status: int, code: str) -> None:
@@ -62,7 +62,7 @@ async def test_body_over_the_limit(make_ingress: Any) -> None:
     activities = [p.activity() for _ in range(20)]
     await expect(await ingress.post_push(p.direct_push(activities)), 413, "payload_too_large")
 
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks():
         for _ in range(10):
             yield b" " * 1024
 

@@ -12,7 +12,7 @@ from ingest.oauth import OAuthVerifier
 from ingest.parse import adobe_items
 from ingest.secrets import ApiToken, Secret
 from ingest.tenant_settings import OAuthClientSettings, Tenant
-from tests import payloads as p
+from tests.support import payloads as p
 
 TOKEN = "tenant-one-token-0123456789"
 DIRECTORY = TenantDirectory.from_tenants(

@@ -18,15 +18,22 @@ from ingest.errors import Overloaded
 from ingest.limits import InFlight
 from ingest.secrets import ApiToken, Secret
 from ingest.tenant_settings import OAuthClientSettings, OAuthSettings, Tenant
-from tests import payloads as p
-from tests.conftest import OTHER_CLIENT, OTHER_MUNCHKIN, OTHER_TOKEN, TOKEN, Ingress, IngressFactory
-from tests.idp import (
+from tests.support import payloads as p
+from tests.support.idp import (
     AUDIENCE,
     CLIENT_ID,
     INTROSPECTION_CLIENT,
     IdentityProvider,
     IdpKey,
     serve,
+)
+from tests.support.ingress import (
+    OTHER_CLIENT,
+    OTHER_MUNCHKIN,
+    OTHER_TOKEN,
+    TOKEN,
+    Ingress,
+    IngressFactory,
 )
 
 MIB = 1024 * 1024

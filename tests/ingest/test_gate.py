@@ -14,7 +14,7 @@ from ingest.normalize import dead_letter
 from ingest.secrets import ApiToken
 from ingest.tenant_settings import Tenant
 from pipeline.envelope import Via
-from tests import payloads as p
+from tests.support import payloads as p
 
 OTHER = "999-OTH-999"
 OTHER_CLIENT = "other-client"
@@ -64,7 +64,7 @@ def test_direct_push_paths(name: str) -> None:
             push_outcome(content, A, LIMITS, AT)
         return
     outcome = push_outcome(content, A, LIMITS, AT)
-    tenants = {e.munchkinid for e in outcome.envelopes()}
+    tenants: set[str | None] = {e.munchkinid for e in outcome.envelopes()}
     tenants |= {d.munchkinid for d in outcome.dead_letters()}
     assert tenants == {p.MUNCHKIN}
     assert outcome.count >= 1

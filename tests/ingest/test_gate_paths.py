@@ -17,8 +17,8 @@ from pipeline.envelope import DeadLetter, Via
 from pipeline.publish import Publisher
 from pipeline.settings import KafkaSettings
 from pipeline.topics import route_dead_letter
-from tests import payloads as p
-from tests.conftest import OTHER_CLIENT, OTHER_MUNCHKIN, Ingress, IngressFactory
+from tests.support import payloads as p
+from tests.support.ingress import OTHER_CLIENT, OTHER_MUNCHKIN, Ingress, IngressFactory
 
 AT = "2026-03-02T09:15:05.000Z"
 

@@ -2,8 +2,6 @@
 process under load is a chaos scenario: tests/reliability/test_sigterm.py."""
 
 import asyncio
-import socket
-import ssl
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,29 +9,10 @@ import aiohttp
 
 from ingest.server import serve
 from ingest.settings import ServerSettings
-from tests.conftest import Signer, ingress_settings
+from tests.support.ingress import Signer, ingress_settings
+from tools.process import free_port, wait_ready
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def wait_ready(
-    url: str, context: ssl.SSLContext | bool = True, timeout_s: float = 30
-) -> None:
-    async with aiohttp.ClientSession() as session, asyncio.timeout(timeout_s):
-        while True:
-            try:
-                async with session.get(url + "/readyz", ssl=context) as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.2)
 
 
 async def test_readyz_turns_503_before_the_listener_closes(
@@ -48,7 +27,7 @@ async def test_readyz_turns_503_before_the_listener_closes(
     stop = asyncio.Event()
     task = asyncio.create_task(serve(settings, stop.wait()))
     url = f"http://127.0.0.1:{port}"
-    await wait_ready(url)
+    await wait_ready(url + "/readyz", 30)
     stop.set()
     await asyncio.sleep(0.2)
     async with aiohttp.ClientSession() as session, session.get(url + "/readyz") as resp:

@@ -11,7 +11,7 @@ from ingest.parse import adobe_items
 from ingest.streams.common import normalized_time, parse_time
 from pipeline.activity_types import standard_names
 from pipeline.envelope import Stream, Via, format_time
-from tests import payloads as p
+from tests.support import payloads as p
 
 AT = "2026-03-05T11:00:03.000Z"
 

@@ -10,9 +10,8 @@ import pytest
 
 from ingest.secrets import ApiToken, Secret
 from ingest.tenant_settings import OAuthClientSettings, OAuthSettings, Tenant
-from tests import payloads as p
-from tests.conftest import TOKEN, Ingress, IngressFactory
-from tests.idp import (
+from tests.support import payloads as p
+from tests.support.idp import (
     AUDIENCE,
     CLIENT_ID,
     INTROSPECTION_CLIENT,
@@ -20,6 +19,7 @@ from tests.idp import (
     IdpKey,
     serve,
 )
+from tests.support.ingress import TOKEN, Ingress, IngressFactory
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ import pytest
 
 from ingest.errors import MalformedJson, UnusableInput
 from ingest.parse import adobe_items, decode_json, direct_push, validation_url
-from tests import payloads as p
+from tests.support import payloads as p
 
 
 def test_single_flat_event_is_one_item_with_ids() -> None:

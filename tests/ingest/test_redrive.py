@@ -10,8 +10,8 @@ from pipeline.envelope import DeadLetter, Envelope, Via
 from pipeline.publish import Publisher
 from pipeline.settings import KafkaSettings
 from pipeline.topics import route_dead_letter
-from tests import payloads as p
-from tests.conftest import Ingress
+from tests.support import payloads as p
+from tests.support.ingress import Ingress
 
 AT = "2026-03-02T09:15:05.000Z"
 

@@ -16,7 +16,7 @@ adobe_client_id = "0123456789abcdef"   # recipient client id of the Adobe I/O re
 """
 
 
-def test_the_documented_example_works_as_written(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_documented_example_works_as_written(tmp_path) -> None:
     path = tmp_path / "c.toml"
     path.write_text(ISSUE_EXAMPLE)
     s = load_settings({"DATASTREAMS_CONFIG": str(path)})
@@ -29,7 +29,7 @@ def test_the_documented_example_works_as_written(tmp_path) -> None:  # type: ign
     assert (s.server.host, s.server.port) == ("0.0.0.0", 8080)
 
 
-def test_environment_overrides(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_environment_overrides(tmp_path) -> None:
     path = tmp_path / "c.toml"
     path.write_text(ISSUE_EXAMPLE)
     s = load_settings(
@@ -81,7 +81,7 @@ def test_bad_port_env() -> None:
         load_settings({"DATASTREAMS_PORT": "eighty"})
 
 
-def test_missing_or_invalid_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_missing_or_invalid_file(tmp_path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings({"DATASTREAMS_CONFIG": str(tmp_path / "none.toml")})
     bad = tmp_path / "bad.toml"
@@ -90,7 +90,7 @@ def test_missing_or_invalid_file(tmp_path) -> None:  # type: ignore[no-untyped-d
         load_settings({"DATASTREAMS_CONFIG": str(bad)})
 
 
-def test_secret_references(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_secret_references(tmp_path) -> None:
     secret_file = tmp_path / "token"
     secret_file.write_text("token-from-a-file-0123456789\n")
     digest = ApiToken.from_plain("token-stored-as-a-hash-0123").digest.hex()
@@ -163,7 +163,7 @@ def test_tenants_sharing_an_issuer_need_distinct_client_ids() -> None:
     assert len(parse_settings(doc, {}).tenants) == 2
 
 
-def test_limits_and_tls_settings(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_limits_and_tls_settings(tmp_path) -> None:
     cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
     cert.write_text("x")
     key.write_text("x")

@@ -6,7 +6,7 @@ from aiohttp.test_utils import TestServer
 
 from ingest.errors import InvalidSignature, MissingSignature, SigningKeysUnavailable
 from ingest.signature import PublicKeyCache, signatures_from, verify_delivery
-from tests.signing import KeyServer, SigningKey, signed_headers
+from tools.simulate.signing import KeyServer, SigningKey, signed_headers
 
 BODY = b'{"eventid":"e1","recipientclientid":"c1"}'
 

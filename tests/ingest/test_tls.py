@@ -14,10 +14,10 @@ import pytest
 
 from ingest.server import serve, tls_context
 from ingest.settings import AdobeIoSettings, ServerSettings, Settings
-from tests import payloads as p
-from tests.certs import CertificateAuthority
-from tests.conftest import TOKEN, Signer, ingress_settings
-from tests.ingest.test_lifecycle import free_port, wait_ready
+from tests.support import payloads as p
+from tests.support.certs import CertificateAuthority
+from tests.support.ingress import TOKEN, Signer, ingress_settings
+from tools.process import free_port, wait_ready
 
 ADOBE_CN = "adobe-io-events-client"
 
@@ -68,7 +68,7 @@ async def tls_ingress(
     )
     stop, task = await start(settings)
     url = f"https://127.0.0.1:{port}"
-    await wait_ready(url, client_context(ca))
+    await wait_ready(url + "/readyz", 30, ssl=client_context(ca))
     yield Running(url, ca, tmp_path)
     stop.set()
     await asyncio.wait_for(task, 20)

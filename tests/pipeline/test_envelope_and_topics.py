@@ -17,7 +17,7 @@ from pipeline.topics import (
     route_dead_letter,
     stream_of_topic,
 )
-from tests import payloads as p
+from tests.support import payloads as p
 
 AT = "2026-03-05T11:00:03.000Z"
 SCHEMA = json.loads(resources.files("pipeline").joinpath("schema/envelope.schema.json").read_text())

@@ -12,7 +12,7 @@ import pytest
 from pipeline.publish import Publisher, partition_for
 from pipeline.settings import KafkaSettings, TopicSettings
 from pipeline.topics import OutboundRecord, build_topics
-from tests.conftest import read_topic
+from tests.support.kafka import read_topic
 
 WORKERS = 32
 CALLS_PER_WORKER = 4

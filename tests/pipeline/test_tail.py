@@ -4,8 +4,8 @@ import orjson
 
 from pipeline.settings import KafkaSettings
 from pipeline.tail import tail
-from tests import payloads as p
-from tests.conftest import Ingress
+from tests.support import payloads as p
+from tests.support.ingress import Ingress
 
 
 async def test_tail_prints_what_landed(ingress: Ingress) -> None:

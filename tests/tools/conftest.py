@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from tests.tools.receiver import Receiver
+from tests.support.receiver import Receiver
 from tools.simulate.run import SimulationResult, Simulator
 from tools.simulate.settings import SimulatorSettings
 from tools.simulate.signing import SigningKey

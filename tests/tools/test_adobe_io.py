@@ -5,14 +5,14 @@ scale, and which statuses it retries."""
 import asyncio
 import itertools
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import pytest
 
 from ingest.signature import load_public_key, signatures_from, verifies
+from tests.support.receiver import Receiver
 from tests.tools.conftest import RunSimulator
-from tests.tools.receiver import Receiver
 from tools.simulate.run import Simulator
 from tools.simulate.settings import AdobeIoSettings, SimulatorSettings
 from tools.simulate.signing import SigningKey
@@ -62,7 +62,9 @@ async def test_challenge_comes_first_then_signed_batches_of_at_most_20(
         assert len(signed) == 2
         assert all(verifies(keys[s.key_path], s.signature, post.body) for s in signed)
     assert len(delivery_ids) == len(posts)
-    assert result.paths["adobe-io"].acked_events == sum(len(p.json()) for p in posts)  # type: ignore[arg-type]
+    assert result.paths["adobe-io"].acked_events == sum(
+        len(cast(list[Any], p.json())) for p in posts
+    )
 
 
 async def test_its_key_server_serves_the_public_keys(

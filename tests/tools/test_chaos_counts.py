@@ -6,7 +6,7 @@ from typing import Any
 import orjson
 from aiokafka.structs import ConsumerRecord
 
-from tools.chaos.effects import alert_effects, score_effects
+from tools.chaos.effects import Table, alert_effects, score_effects
 from tools.chaos.report import result, table
 from tools.chaos.verify import Ack, Records, Tally, tally
 
@@ -71,7 +71,7 @@ def score(key: str, events: int, value: float, offset: int) -> ConsumerRecord[An
 
 
 def test_scores_must_equal_the_clean_run_and_count_each_activity_once() -> None:
-    reference = {"M:1": (10.0, 10.0, {}, 2), "M:2": (1.0, 1.0, {}, 1)}
+    reference: Table = {"M:1": (10.0, 10.0, {}, 2), "M:2": (1.0, 1.0, {}, 1)}
     same = [score("M:1", 1, 5.0, 0), score("M:1", 2, 10.0, 1), score("M:2", 1, 1.0, 2)]
     ok = score_effects(reference, same, activities=3)
     assert (ok.duplicates, ok.lost, ok.problems) == (0, 0, ())

@@ -6,8 +6,8 @@ from dataclasses import replace
 from statistics import median
 from typing import Any
 
+from tests.support.receiver import Received, Receiver
 from tests.tools.conftest import RunSimulator
-from tests.tools.receiver import Received, Receiver
 from tools.simulate.settings import DirectPushSettings, OAuthClient, SimulatorSettings
 from tools.simulate.tenants import make_tenants
 

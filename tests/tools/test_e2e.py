@@ -11,7 +11,7 @@ import orjson
 from ingest.secrets import ApiToken
 from ingest.settings import LimitSettings
 from ingest.tenant_settings import Tenant
-from tests.conftest import IngressFactory, Signer
+from tests.support.ingress import IngressFactory, Signer
 from tools.simulate.run import Simulator
 from tools.simulate.settings import SimulatorSettings
 from tools.simulate.tenants import make_tenants

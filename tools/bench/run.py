@@ -8,7 +8,6 @@ the end, so runs do not pile up data on the broker.
 
 import logging
 import os
-import socket
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -25,19 +24,13 @@ from tools.bench.report import BenchResult
 from tools.bench.settings import BenchSettings
 from tools.bench.targets import Ingress, SampleConsumer, Target, TargetFailed
 from tools.bench.workload import SHAPES, Shape, Workload, write_pool
+from tools.process import free_port
 from tools.simulate.signing import KeyServer, SigningKey
 from tools.simulate.tenants import IngressConfig, ingress_toml, make_tenants
 
 log = logging.getLogger(__name__)
 
 PROFILE_RATE_OF_MAX = 0.8
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Bench:

@@ -6,17 +6,15 @@ it is POSTed to on that target.
 """
 
 import asyncio
-import contextlib
 import os
 import shutil
-import signal
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from time import monotonic
 
-import aiohttp
+from tools.process import Child, ChildFailed
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample-consumer"
 READY_TIMEOUT_S = 60.0
@@ -52,13 +50,13 @@ class Target:
     def __init__(self, port: int, log_path: Path) -> None:
         self.port = port
         self.log_path = log_path
-        self.proc: asyncio.subprocess.Process | None = None
+        self.child: Child | None = None
 
     @property
     def pid(self) -> int:
-        if self.proc is None:
+        if self.child is None:
             raise TargetFailed(f"{self.name} is not running")
-        return self.proc.pid
+        return self.child.pid
 
     def path(self, shape: str) -> str:
         raise NotImplementedError
@@ -66,36 +64,19 @@ class Target:
     async def start(self) -> None:
         raise NotImplementedError
 
-    async def _spawn(self, argv: list[str], env: Mapping[str, str], cwd: Path | None) -> None:
-        with self.log_path.open("ab") as log:
-            self.proc = await asyncio.create_subprocess_exec(
-                *argv, stdout=log, stderr=log, env=dict(env), cwd=cwd, start_new_session=True
-            )
-
-    async def _wait_ready(self, url: str) -> None:
-        deadline = monotonic() + READY_TIMEOUT_S
-        async with aiohttp.ClientSession() as session:
-            while monotonic() < deadline:
-                if self.proc is not None and self.proc.returncode is not None:
-                    raise TargetFailed(f"{self.name} exited: see {self.log_path}")
-                with contextlib.suppress(aiohttp.ClientError, OSError):
-                    async with session.get(url) as resp:
-                        if resp.status == 200:
-                            return
-                await asyncio.sleep(0.2)
-        raise TargetFailed(f"{self.name} not ready within {READY_TIMEOUT_S:g} s: {self.log_path}")
+    async def _start(
+        self, argv: list[str], env: Mapping[str, str], cwd: Path | None, ready_url: str
+    ) -> None:
+        self.child = Child(self.name, argv, env, self.log_path, cwd)
+        try:
+            await self.child.start(ready_url, READY_TIMEOUT_S)
+        except ChildFailed as exc:
+            raise TargetFailed(str(exc)) from None
 
     async def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None or proc.returncode is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            async with asyncio.timeout(STOP_GRACE_S):
-                await proc.wait()
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
+        child, self.child = self.child, None
+        if child is not None:
+            await child.stop(STOP_GRACE_S)
 
 
 class Ingress(Target):
@@ -112,8 +93,8 @@ class Ingress(Target):
         return "/v1/lead-activity" if shape == "direct-push" else "/v1/adobe-io"
 
     async def start(self) -> None:
-        await self._spawn([sys.executable, "-m", "ingest", "ingress"], self.env, None)
-        await self._wait_ready(f"http://127.0.0.1:{self.port}/readyz")
+        argv = [sys.executable, "-m", "ingest", "ingress"]
+        await self._start(argv, self.env, None, f"http://127.0.0.1:{self.port}/readyz")
 
 
 class SampleConsumer(Target):
@@ -148,5 +129,4 @@ class SampleConsumer(Target):
             raise TargetFailed("node is not installed: the express sample needs it")
         await self.install()
         argv = [node, "server.js", str(self.port), str(self.body_log.resolve())]
-        await self._spawn(argv, self.env, SAMPLE_DIR)
-        await self._wait_ready(f"http://127.0.0.1:{self.port}/")
+        await self._start(argv, self.env, SAMPLE_DIR, f"http://127.0.0.1:{self.port}/")

@@ -15,11 +15,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tools.chaos.kafka import LIBS_DIR
 from tools.chaos.report import table, write_report
 from tools.chaos.run import run_all
 from tools.chaos.scenarios import SCENARIOS
 from tools.chaos.settings import FULL, SHORT
+from tools.kafka import DEFAULT_LIBS_DIR as LIBS_DIR
 
 
 def main() -> None:

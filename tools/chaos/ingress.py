@@ -9,7 +9,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tools.chaos.process import Child
+from tools.process import Child
 from tools.simulate.tenants import SimTenant, tenants_toml
 
 # The tools measure faults, not rate limits: per-credential limits are far above the load.

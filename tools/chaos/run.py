@@ -5,13 +5,13 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from tools.chaos.kafka import LIBS_DIR
 from tools.chaos.load import Keys
 from tools.chaos.report import ScenarioResult, result
 from tools.chaos.scenarios import SCENARIOS
 from tools.chaos.scenarios.common import Context
 from tools.chaos.settings import ChaosSettings
 from tools.chaos.verify import Tally
+from tools.kafka import DEFAULT_LIBS_DIR as LIBS_DIR
 from tools.simulate.signing import SigningKey
 
 log = logging.getLogger(__name__)

@@ -23,8 +23,8 @@ from typing import Any
 import orjson
 from aiokafka.structs import ConsumerRecord
 
-from ingest.redrive import read_all
 from pipeline.dedup import DedupMemory
+from pipeline.reader import read_all
 from pipeline.settings import KafkaSettings
 
 STREAMS = ("lead-activity", "user-audit", "notification")

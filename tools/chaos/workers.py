@@ -15,10 +15,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from pipeline.admin import partitions_of
 from tools.chaos.ingress import child_env
-from tools.chaos.kafka import REPO, free_port
-from tools.chaos.process import Child
+from tools.kafka.layout import REPO_ROOT
+from tools.process import Child, free_port
 
-DEPLOY = REPO / "deploy" / "workers"
+DEPLOY = REPO_ROOT / "deploy" / "workers"
 CHECKPOINT_S = 1  # scoring: small moves reach the changelog (and commits advance) within 1 s
 ASSIGNED = re.compile(r"^datastreams_worker_assigned_partitions\{[^}]*\} (\S+)$", re.MULTILINE)
 INPUTS = {

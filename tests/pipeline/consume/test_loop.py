@@ -12,9 +12,9 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import CollectorRegistry
 
+from pipeline.consume.handler import Reader
 from pipeline.consume.loop import ConsumeLoop
 from pipeline.consume.metrics import ConsumeMetrics
-from pipeline.consume.reader import PartitionReader
 from pipeline.consume.record import Partition, Record
 from pipeline.consume.settings import ConsumeSettings
 from pipeline.errors import PublishTimeout
@@ -65,7 +65,7 @@ class Recorder:
     def pending_offset(self, partition: Partition) -> int | None:
         return None
 
-    async def restore(self, partitions: Sequence[Partition], reader: PartitionReader) -> None:
+    async def restore(self, partitions: Sequence[Partition], reader: Reader) -> None:
         self.restored += partitions
 
     async def release(self, partitions: Sequence[Partition]) -> None:
@@ -106,7 +106,7 @@ def make_loop(
         kafka=KafkaSettings(bootstrap_servers=bootstrap),
         settings=ConsumeSettings(group_id=group, **SETTINGS),  # type: ignore[arg-type]
         topics=[topics.lead_activity.name],
-        handler=handler,  # type: ignore[arg-type]
+        handler=handler,
         publisher=pub,
         dead_letter_topic=topics.dead_letter.name,
         metrics=ConsumeMetrics.create(CollectorRegistry()),
@@ -164,7 +164,7 @@ async def test_handles_each_record_once_in_partition_order_and_commits_after_han
         # the lead's events arrive in the order they were published
         lead_zero = [e for _, _, e in recorder.flushed if e in {x.id for x in envs[::7]}]
         assert lead_zero == [e.id for e in envs[::7]]
-    on_kafka = defaultdict(int)
+    on_kafka: defaultdict[int, int] = defaultdict(int)
     for r in await read_topic(kafka_bootstrap, topics.lead_activity.name):
         on_kafka[r.partition] = max(on_kafka[r.partition], r.offset + 1)
     assert await committed(kafka_bootstrap, group) == dict(on_kafka)

@@ -9,14 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
-from pipeline.admin import partitions_of
 from pipeline.consume.loop import ConsumeLoop
 from pipeline.envelope import Envelope
 from pipeline.publish import Publisher
+from pipeline.reader import read_all
 from pipeline.settings import KafkaSettings, TopicSettings
 from pipeline.topics import OutboundRecord, Topics, build_topics, route
 from pipeline.workers.service import serve_worker
@@ -122,9 +120,8 @@ async def start_worker(
             **kwargs,
         )
     )
-    done, _ = await asyncio.wait(
-        {task, started}, timeout=WAIT_S, return_when=asyncio.FIRST_COMPLETED
-    )
+    either: set[asyncio.Future[Any]] = {task, started}
+    done, _ = await asyncio.wait(either, timeout=WAIT_S, return_when=asyncio.FIRST_COMPLETED)
     if task in done:
         raise AssertionError(f"worker exited with {task.result()}")
     loop, port = started.result()
@@ -144,31 +141,11 @@ async def running(
             await worker.shutdown()
 
 
-async def read_topic(bootstrap: str, topic: str, timeout_s: float = WAIT_S) -> list[ConsumerRecord]:  # type: ignore[type-arg]
-    """Every record on the topic now, in offset order per partition."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        parts = [TopicPartition(topic, n) for n in await partitions_of(admin, topic)]
-    finally:
-        await admin.close()
-    if not parts:
-        return []
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        end = await consumer.end_offsets(parts)
-        out: list[ConsumerRecord] = []  # type: ignore[type-arg]
-        async with asyncio.timeout(timeout_s):
-            while [tp for tp in parts if await consumer.position(tp) < end[tp]]:
-                batch = await consumer.getmany(timeout_ms=200)
-                for records in batch.values():
-                    out.extend(records)
-        return out
-    finally:
-        await consumer.stop()
+async def read_topic(
+    bootstrap: str, topic: str, timeout_s: float = WAIT_S
+) -> list[ConsumerRecord[Any, Any]]:
+    """Every record on the topic now, in offset order per partition; none if it does not exist."""
+    return await read_all(KafkaSettings(bootstrap_servers=bootstrap), topic, timeout_s=timeout_s)
 
 
 async def values(bootstrap: str, topic: str) -> list[dict[str, Any]]:
@@ -189,7 +166,7 @@ async def wait_for_values(
             await asyncio.sleep(0.2)
 
 
-def latest_by_key(records: list[ConsumerRecord]) -> dict[str, dict[str, Any]]:  # type: ignore[type-arg]
+def latest_by_key(records: list[ConsumerRecord[Any, Any]]) -> dict[str, dict[str, Any]]:
     """A compacted topic as a table: the last value per key."""
     table: dict[str, dict[str, Any]] = {}
     for r in sorted(records, key=lambda r: (r.partition, r.offset)):

@@ -3,7 +3,6 @@
 import asyncio
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -18,26 +17,9 @@ from tests.pipeline.workers.harness import (
     unique,
     wait_for_values,
 )
+from tools.process import free_port, wait_ready
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def wait_ready(url: str, timeout_s: float = 30) -> None:
-    async with aiohttp.ClientSession() as session, asyncio.timeout(timeout_s):
-        while True:
-            try:
-                async with session.get(url + "/readyz") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.2)
 
 
 async def test_worker_process_serves_health_and_metrics_and_stops_on_sigterm(
@@ -80,7 +62,7 @@ rules_file = "{DEPLOY / "alert-rules.toml"}"
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        await wait_ready(url)
+        await wait_ready(url + "/readyz", 30)
         topics = input_topics(prefix)
         async with publisher(kafka_bootstrap, topics) as pub:
             await publish(pub, topics, [notification("campaign_abort", {"campaignId": 77})])

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from tools.chaos.ingress import IngressProcess, IngressSpec
-from tools.chaos.kafka import LIBS_DIR, free_port
 from tools.chaos.load import Keys, Load, tenants
 from tools.chaos.settings import ChaosSettings
 from tools.chaos.verify import Ack, Records, Tally, check
+from tools.kafka import DEFAULT_LIBS_DIR as LIBS_DIR
+from tools.process import free_port
 from tools.simulate.run import SimulationResult
 
 

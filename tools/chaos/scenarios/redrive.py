@@ -24,10 +24,10 @@ from pipeline.publish import Publisher
 from pipeline.settings import KafkaSettings, TopicSettings
 from pipeline.topics import build_topics, route_dead_letter
 from tools.chaos.load import tenants
-from tools.chaos.process import Child
 from tools.chaos.report import ScenarioResult, result
 from tools.chaos.scenarios.common import Context, Rig, load_details, load_problems, sent, start_rig
 from tools.chaos.verify import Ack
+from tools.process import Child
 from tools.simulate.events import EventFactory, SimEvent
 
 NAME = "dead-letter redrive"

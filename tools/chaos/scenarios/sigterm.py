@@ -5,7 +5,6 @@ re-sends what was refused meanwhile. Recovered: the first 2xx to a delivery sent
 
 import time
 
-from tools.chaos.process import Child
 from tools.chaos.report import ScenarioResult, result
 from tools.chaos.scenarios.common import (
     Context,
@@ -15,6 +14,7 @@ from tools.chaos.scenarios.common import (
     since,
     start_rig,
 )
+from tools.process import Child
 
 NAME = "ingress SIGTERM"
 FLUSH_SLACK_S = 5.0  # the producer's final flush and the interpreter's exit, after the drain

@@ -12,7 +12,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from ingest.redrive import read_all
+from pipeline.reader import read_all
 from pipeline.settings import KafkaSettings
 from pipeline.workers.settings import WorkerSettings, load_worker_settings
 from tools.chaos.effects import (

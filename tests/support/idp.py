@@ -36,7 +36,7 @@ class IdpKey:
         algorithm = (
             jwt.algorithms.ECAlgorithm if self.alg.startswith("ES") else jwt.algorithms.RSAAlgorithm
         )
-        doc: dict[str, Any] = algorithm.to_jwk(self.private.public_key(), as_dict=True)  # type: ignore[attr-defined]
+        doc: dict[str, Any] = algorithm.to_jwk(self.private.public_key(), as_dict=True)
         return doc | {"kid": self.kid, "alg": self.alg, "use": "sig"}
 
     def public_pem(self) -> bytes:
