@@ -1,12 +1,17 @@
 """Adobe I/O Events deliveries through the real app and the real broker."""
 
 import json
+from typing import Any
 
 import orjson
+import pytest
 
 from pipeline.envelope import Envelope
 from tests.support import payloads as p
-from tests.support.ingress import Ingress
+from tests.support.ingress import (
+    Ingress,
+    answer,
+)
 
 
 async def test_single_flat_event_lands_as_exact_envelope(ingress: Ingress) -> None:
@@ -122,3 +127,12 @@ async def test_duplicate_delivery_keeps_the_same_id(ingress: Ingress) -> None:
     ids = [json.loads(r.value)["id"] for r in records]
     assert len(ids) == 2
     assert ids[0] == ids[1] == event["eventid"]
+
+
+@pytest.mark.parametrize("when", [1e300, -1e300, "9999-12-31T23:59:59-14:00", "0001-01-01T00:00Z"])
+async def test_an_extreme_adobe_time_loses_no_neighbour(ingress: Ingress, when: Any) -> None:
+    extreme = p.lads_event() | {"time": when}
+    status, body = await answer(await ingress.post_adobe([p.lads_event(), extreme]))
+    assert status == 200, body
+    assert body["accepted"] + body["deadlettered"] == 2
+    assert body["accepted"] >= 1

@@ -8,8 +8,15 @@ from typing import Any
 import orjson
 
 from ingest.settings import AdobeIoSettings, LimitSettings, ServerSettings
+from pipeline.config import MIB
 from tests.support import payloads as p
-from tests.support.ingress import TOKEN, Ingress, IngressFactory
+from tests.support.ingress import (
+    TOKEN,
+    Ingress,
+    IngressFactory,
+    answer,
+)
+from tests.support.payloads import inflating_push
 
 PUSH_HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 
@@ -127,3 +134,29 @@ async def test_over_concurrency_is_shed_with_503(make_ingress: IngressFactory) -
     assert held.status == 200  # the delivery that held the slot completes normally
     await still_healthy(ingress)
     assert await ingress.total_published() == 1
+
+
+async def test_compressed_bodies_cannot_bypass_the_in_flight_budget(
+    make_ingress: IngressFactory,
+) -> None:
+    server = ServerSettings(host="127.0.0.1", port=0, max_in_flight_body_bytes=4 * MIB)
+    ingress = await make_ingress(server=server)
+    # A slow delivery holds its place in the budget while its body trickles in.
+    http = ingress.client.server
+    _, writer = await asyncio.open_connection(http.host, http.port)
+    writer.write(
+        b"POST /v1/lead-activity HTTP/1.1\r\nHost: x\r\n"
+        + f"Authorization: Bearer {TOKEN}\r\nContent-Length: 1000\r\n\r\n{{".encode()
+    )
+    await writer.drain()
+    await asyncio.sleep(0.2)
+    bomb = inflating_push(6 * MIB)
+    assert len(bomb) < 64 * 1024
+    resp = await ingress.post_push(bomb, **{"Content-Encoding": "gzip"})
+    status, body = await answer(resp)
+    assert (status, body["error"]) == (503, "overloaded")
+    writer.close()
+    # Alone, the same body is within budget and accepted.
+    await asyncio.sleep(0.2)
+    resp = await ingress.post_push(inflating_push(3 * MIB), **{"Content-Encoding": "gzip"})
+    assert await answer(resp) == (200, {"accepted": 0, "deadlettered": 0})

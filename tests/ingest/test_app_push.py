@@ -1,8 +1,15 @@
 """The direct Lead Activity push through the real app and the real broker."""
 
+import pytest
+
 from pipeline.envelope import Envelope
 from tests.support import payloads as p
-from tests.support.ingress import SANDBOX_TOKEN, TOKEN, Ingress
+from tests.support.ingress import (
+    SANDBOX_TOKEN,
+    TOKEN,
+    Ingress,
+    answer,
+)
 
 
 async def test_five_hundred_activities_land_in_lead_order(ingress: Ingress) -> None:
@@ -68,3 +75,12 @@ async def test_token_of_another_tenant_cannot_publish_for_this_one(ingress: Ingr
     assert resp.status == 403
     assert (await resp.json())["error"] == "tenant_mismatch"
     assert await ingress.total_published() == 0
+
+
+@pytest.mark.parametrize("when", [1e15, 1e300, -1e300, 10**18, -(10**18)])
+async def test_extreme_numeric_activity_dates_are_dead_letters(
+    ingress: Ingress, when: float
+) -> None:
+    extreme = p.activity() | {"activityDate": when}
+    status, body = await answer(await ingress.post_push(p.direct_push([p.activity(), extreme])))
+    assert (status, body) == (200, {"accepted": 1, "deadlettered": 1})

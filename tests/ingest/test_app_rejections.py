@@ -2,13 +2,20 @@
 every topic to its end)."""
 
 import base64
+import logging
 from typing import Any
 
 import orjson
 import pytest
 
+from ingest.settings import ServerSettings
 from tests.support import payloads as p
-from tests.support.ingress import OTHER_CLIENT, Ingress
+from tests.support.ingress import (
+    OTHER_CLIENT,
+    OTHER_TOKEN,
+    Ingress,
+    raw_request,
+)
 from tools.simulate.signing import SigningKey, signed_headers
 
 
@@ -54,7 +61,6 @@ async def test_wrong_content_type(ingress: Ingress) -> None:
 
 
 async def test_body_over_the_limit(make_ingress: Any) -> None:
-    from ingest.settings import ServerSettings
 
     ingress = await make_ingress(
         server=ServerSettings(host="127.0.0.1", port=0, max_body_bytes=4096)
@@ -161,3 +167,36 @@ async def test_bad_challenge(ingress: Ingress) -> None:
 async def test_unknown_route_and_method(ingress: Ingress) -> None:
     await expect(await ingress.client.get("/nope"), 404, "not_found")
     await expect(await ingress.client.put("/v1/adobe-io"), 405, "method_not_allowed")
+
+
+async def test_non_utf8_bytes_in_authorization_are_a_401(ingress: Ingress) -> None:
+    body = orjson.dumps(p.direct_push([p.activity()]))
+    head = b"POST /v1/lead-activity HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    status, answer_body = await raw_request(
+        ingress, head + b"Authorization: Bearer s\xffecret\xc3\x28token\r\n", body
+    )
+    assert status == 401
+    assert orjson.loads(answer_body)["error"] == "invalid_token"
+    assert await ingress.total_published() == 0
+
+
+@pytest.mark.parametrize("hostile", [b"\x00", b"\r", b"\x7f\x00"])
+async def test_a_token_with_cr_or_nul_never_reaches_a_log(
+    ingress: Ingress, caplog: pytest.LogCaptureFixture, hostile: bytes
+) -> None:
+    secret = OTHER_TOKEN.encode()
+    head = (
+        b"POST /v1/lead-activity HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        + b"Authorization: Bearer "
+        + secret[:8]
+        + hostile
+        + secret[8:]
+        + b"\r\n"
+    )
+    with caplog.at_level(logging.DEBUG):
+        status, _ = await raw_request(ingress, head, b"{}")
+    assert status == 400
+    logged = caplog.text
+    assert OTHER_TOKEN[:8] not in logged
+    assert OTHER_TOKEN[8:] not in logged
+    assert await ingress.total_published() == 0

@@ -4,10 +4,18 @@
 import gzip
 import zlib
 
+import orjson
 import pytest
 
 from ingest.body import decode
 from ingest.errors import InvalidEncoding, PayloadTooLarge
+from pipeline.config import MIB
+from tests.support import payloads as p
+from tests.support.ingress import (
+    Ingress,
+    answer,
+)
+from tests.support.payloads import inflating_push
 
 DOC = b'{"munchkinId": "123-ABC-456", "activities": []}'
 
@@ -58,3 +66,40 @@ def test_exactly_the_limit_is_accepted() -> None:
     assert decode(gzip.compress(body), "gzip", 1000) == body
     with pytest.raises(PayloadTooLarge):
         decode(gzip.compress(body), "gzip", 999)
+
+
+async def test_a_gzip_label_on_bytes_that_are_not_gzip(ingress: Ingress) -> None:
+    not_gzip = orjson.dumps(p.direct_push([p.activity()]))
+    # Direct push: the token authenticated the delivery, so the body is kept as a dead letter.
+    resp = await ingress.post_push(not_gzip, **{"Content-Encoding": "gzip"})
+    assert await answer(resp) == (200, {"accepted": 0, "deadlettered": 1})
+    [letter] = await ingress.records(ingress.topics.dead_letter.name)
+    assert dict(letter.headers)["dl_reason"] == b"invalid_encoding"
+    assert letter.value == not_gzip
+    # Adobe I/O with a valid signature over the bytes sent: authenticated, dead-lettered too.
+    adobe = orjson.dumps(p.lads_event())
+    resp = await ingress.post_adobe(adobe, **{"Content-Encoding": "gzip"})
+    assert await answer(resp) == (200, {"accepted": 0, "deadlettered": 1})
+    # Unauthenticated (no signature verifies): a 4xx before anything is kept.
+    resp = await ingress.client.post(
+        "/v1/adobe-io",
+        data=adobe,
+        headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+    )
+    status, body = await answer(resp)
+    assert (status, body["error"]) == (401, "missing_signature")
+    assert len(await ingress.records(ingress.topics.dead_letter.name)) == 2
+
+
+async def test_unknown_content_encodings_are_refused(ingress: Ingress) -> None:
+    for encoding in ("br", "compress", "gzip, gzip", "x-custom"):
+        resp = await ingress.post_push(b"{}", **{"Content-Encoding": encoding})
+        status, body = await answer(resp)
+        assert (status, body["error"]) == (415, "unsupported_encoding"), encoding
+    assert await ingress.total_published() == 0
+
+
+async def test_decoded_size_counts_against_max_body_bytes(ingress: Ingress) -> None:
+    resp = await ingress.post_push(inflating_push(9 * MIB), **{"Content-Encoding": "gzip"})
+    status, body = await answer(resp)
+    assert (status, body["error"]) == (413, "payload_too_large")

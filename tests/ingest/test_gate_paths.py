@@ -18,7 +18,13 @@ from pipeline.publish import Publisher
 from pipeline.settings import KafkaSettings
 from pipeline.topics import route_dead_letter
 from tests.support import payloads as p
-from tests.support.ingress import OTHER_CLIENT, OTHER_MUNCHKIN, Ingress, IngressFactory
+from tests.support.ingress import (
+    OTHER_CLIENT,
+    OTHER_MUNCHKIN,
+    Ingress,
+    IngressFactory,
+    answer,
+)
 
 AT = "2026-03-02T09:15:05.000Z"
 
@@ -160,3 +166,35 @@ async def test_redrive_applies_the_depth_limit_and_the_gate(make_ingress: Ingres
     )
     assert with_more_depth.refused == {"tenant_mismatch": 1}
     assert await ingress.records(ingress.topics.lead_activity.name) == []
+
+
+async def test_push_with_an_unusable_activity_naming_another_tenant_is_refused(
+    ingress: Ingress,
+) -> None:
+    foreign = p.activity() | {"munchkinId": OTHER_MUNCHKIN}
+    del foreign["leadId"]  # cannot be normalized: before the gate it became A's dead letter
+    status, body = await answer(await ingress.post_push(p.direct_push([p.activity(), foreign])))
+    assert (status, body["error"]) == (403, "tenant_mismatch")
+    assert OTHER_MUNCHKIN in body["detail"]
+    assert await ingress.total_published() == 0
+
+
+async def test_mixed_adobe_batch_checks_each_event_against_its_own_recipient(
+    ingress: Ingress,
+) -> None:
+    # Recipient A's event names tenant B; a recipient-B event beside it used to widen the set.
+    smuggled = p.lads_event(data=p.lads_data(munchkin=OTHER_MUNCHKIN))
+    honest_b = p.lads_event(data=p.lads_data(munchkin=OTHER_MUNCHKIN), client_id=OTHER_CLIENT)
+    status, body = await answer(await ingress.post_adobe([smuggled, honest_b]))
+    assert (status, body["error"]) == (403, "tenant_mismatch")
+    assert "event 0" in body["detail"]
+    assert await ingress.total_published() == 0
+
+
+async def test_mixed_adobe_batch_of_honest_events_is_accepted(ingress: Ingress) -> None:
+    mine = p.lads_event()
+    theirs = p.lads_event(data=p.lads_data(munchkin=OTHER_MUNCHKIN), client_id=OTHER_CLIENT)
+    status, body = await answer(await ingress.post_adobe([mine, theirs]))
+    assert (status, body) == (200, {"accepted": 2, "deadlettered": 0})
+    keys = {r.key for r in await ingress.records(ingress.topics.lead_activity.name)}
+    assert keys == {f"{p.MUNCHKIN}:884201".encode(), f"{OTHER_MUNCHKIN}:884201".encode()}

@@ -6,6 +6,7 @@ from ingest.errors import Overloaded, RateLimited
 from ingest.limits import InFlight, RateLimiter, TokenBucket
 from ingest.parse import deeper_than
 from ingest.settings import LimitSettings
+from pipeline.config import MIB
 
 
 class Clock:
@@ -111,3 +112,14 @@ json_docs = st.recursive(
 @given(json_docs, st.integers(min_value=1, max_value=8))
 def test_depth_agrees_with_the_recursive_definition(doc: object, limit: int) -> None:
     assert deeper_than(doc, limit) is (nesting(doc) > limit)
+
+
+def test_a_reservation_grows_to_the_decoded_size() -> None:
+    budget = InFlight(limit=64, max_bytes=4 * MIB)
+    holder = budget.reserve(7 * 1024)
+    inflating = budget.reserve(7 * 1024)
+    with pytest.raises(Overloaded):
+        inflating.grow(7 * MIB)
+    inflating.release()
+    holder.release()
+    assert (budget.count, budget.bytes) == (0, 0)

@@ -1,6 +1,7 @@
 """OAuth access tokens on the direct push, against a local identity provider and a real broker.
 Every refused token publishes nothing (proved by reading every topic to its end)."""
 
+import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator
@@ -19,7 +20,13 @@ from tests.support.idp import (
     IdpKey,
     serve,
 )
-from tests.support.ingress import TOKEN, Ingress, IngressFactory
+from tests.support.ingress import (
+    OTHER_MUNCHKIN,
+    TOKEN,
+    Ingress,
+    IngressFactory,
+    answer,
+)
 
 
 @pytest.fixture
@@ -184,3 +191,70 @@ async def test_oauth_client_cannot_publish_for_another_tenant(
     assert resp.status == 403
     assert (await resp.json())["error"] == "tenant_mismatch"
     assert await oauth_ingress.total_published() == 0
+
+
+@pytest.fixture
+async def two_idps() -> AsyncIterator[tuple[IdentityProvider, IdentityProvider]]:
+    first, second = IdentityProvider(), IdentityProvider()
+    servers = [await serve(first), await serve(second)]
+    yield first, second
+    for server in servers:
+        await server.close()
+
+
+def introspected_tenant(munchkin: str, idp: IdentityProvider, client: str) -> Tenant:
+    oauth = OAuthSettings(
+        issuer=idp.issuer,
+        audience=AUDIENCE,
+        client_ids=(client,),
+        introspection_url=idp.base_url + "/introspect",
+        introspection_client_id=INTROSPECTION_CLIENT[0],
+        introspection_client_secret=Secret(INTROSPECTION_CLIENT[1]),
+    )
+    return Tenant(munchkin, (), None, oauth)
+
+
+async def test_an_opaque_token_goes_only_to_the_named_tenants_idp(
+    make_ingress: IngressFactory, two_idps: tuple[IdentityProvider, IdentityProvider]
+) -> None:
+    idp_a, idp_b = two_idps
+    ingress = await make_ingress(
+        tenants=(
+            introspected_tenant(p.MUNCHKIN, idp_a, CLIENT_ID),
+            introspected_tenant(OTHER_MUNCHKIN, idp_b, "other-push-client"),
+        )
+    )
+    token_b = idp_b.opaque_token(client_id="other-push-client")
+    push_b = p.direct_push([p.activity()], munchkin=OTHER_MUNCHKIN)
+    status, body = await answer(await ingress.post_push(push_b, token=token_b))
+    assert (status, body) == (200, {"accepted": 1, "deadlettered": 0})
+    assert idp_a.introspected == [], "tenant A's identity provider saw tenant B's token"
+    assert idp_b.introspected == [token_b]
+
+    # Naming tenant A with B's token asks A's IdP only (which does not know it): refused.
+    status, body = await answer(await ingress.post_push(p.direct_push([p.activity()]), token_b))
+    assert (status, body["error"]) == (401, "invalid_token")
+    assert idp_b.introspected == [token_b]
+
+    # A delivery that names no tenant is never introspected anywhere.
+    status, body = await answer(await ingress.post_push([p.activity()], token=token_b))
+    assert (status, body["error"]) == (401, "invalid_token")
+    assert "names no munchkinId" in body["detail"]
+    assert len(idp_a.introspected) + len(idp_b.introspected) == 2
+
+
+async def test_unknown_kids_at_once_fetch_the_jwks_once(make_ingress: IngressFactory) -> None:
+    idp = IdentityProvider()
+    server = await serve(idp)
+    try:
+        oauth = OAuthSettings(issuer=idp.issuer, audience=AUDIENCE, client_ids=(CLIENT_ID,))
+        ingress = await make_ingress(
+            tenants=(Tenant(p.MUNCHKIN, (ApiToken.from_plain(TOKEN),), None, oauth),),
+            oauth=OAuthClientSettings(jwks_min_refetch_s=0.0),
+        )
+        forged = [idp.token(IdpKey("RS256")) for _ in range(40)]
+        answers = await asyncio.gather(*(ingress.post_push(b"{}", token=t) for t in forged))
+        assert {r.status for r in answers} == {401}
+        assert idp.jwks_fetches == 1
+    finally:
+        await server.close()

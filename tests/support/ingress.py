@@ -2,6 +2,7 @@
 ingress (three tenants, topics under a fresh prefix), and running ingresses on the session's
 broker. A pytest plugin, registered by the root conftest."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -132,3 +133,21 @@ async def make_ingress(kafka_bootstrap: str, signer: Signer) -> AsyncIterator[In
 @pytest.fixture
 async def ingress(make_ingress: IngressFactory) -> Ingress:
     return await make_ingress()
+
+
+async def answer(resp: Any) -> tuple[int, dict[str, Any]]:
+    """A response's status and JSON body."""
+    return resp.status, await resp.json()
+
+
+async def raw_request(ingress: Ingress, head: bytes, body: bytes = b"") -> tuple[int, bytes]:
+    """One HTTP/1.1 request written byte for byte (aiohttp's client refuses hostile headers);
+    the status and the body of the answer."""
+    server = ingress.client.server
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.write(head + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    await writer.drain()
+    response = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    status_line, _, rest = response.partition(b"\r\n")
+    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]

@@ -1,7 +1,10 @@
 """Realistic deliveries of every stream, shaped as docs/protocol.md documents them."""
 
+import gzip
 import uuid
 from typing import Any
+
+import orjson
 
 # The audit components, their actions and the notification kinds live with the simulator.
 from tools.simulate.catalog import AUDIT_COMPONENTS as AUDIT_COMPONENTS
@@ -139,3 +142,10 @@ def direct_push(activities: list[Any], munchkin: str = MUNCHKIN) -> dict[str, An
         "messageCreatedDate": "2026-03-05T11:00:02Z",
         "activities": activities,
     }
+
+
+def inflating_push(decoded_bytes: int) -> bytes:
+    """A valid, empty push, gzip-compressed, that inflates from a few KiB on the wire to
+    ``decoded_bytes`` (JSON allows the padding: it is white space)."""
+    doc = orjson.dumps(direct_push([]))
+    return gzip.compress(doc[:-1] + b" " * (decoded_bytes - len(doc)) + b"}")
