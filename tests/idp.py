@@ -35,7 +35,7 @@ class IdpKey:
         algorithm = (
             jwt.algorithms.ECAlgorithm if self.alg.startswith("ES") else jwt.algorithms.RSAAlgorithm
         )
-        doc: dict[str, Any] = algorithm.to_jwk(self.private.public_key(), as_dict=True)  # type: ignore[attr-defined]
+        doc: dict[str, Any] = algorithm.to_jwk(self.private.public_key(), as_dict=True)
         return doc | {"kid": self.kid, "alg": self.alg, "use": "sig"}
 
     def public_pem(self) -> bytes:
@@ -45,12 +45,16 @@ class IdpKey:
 
 
 class IdentityProvider:
-    def __init__(self) -> None:
+    def __init__(self, introspection_client: tuple[str, str] = INTROSPECTION_CLIENT) -> None:
         self.keys = [IdpKey("RS256"), IdpKey("ES256")]
         self.base_url = ""
         self.down = False
         self.jwks_fetches = 0
         self.opaque: dict[str, dict[str, Any]] = {}
+        self.introspection_client = introspection_client
+        # Every token presented for introspection, in order: a tenant's IdP must never be shown
+        # another tenant's tokens (tests/fuzz checks it).
+        self.introspected: list[str] = []
         self.app = web.Application()
         self.app.router.add_get("/.well-known/openid-configuration", self._discovery)
         self.app.router.add_get("/jwks", self._jwks)
@@ -116,8 +120,10 @@ class IdentityProvider:
         if self.down:
             return web.Response(status=503)
         auth = request.headers.get("Authorization", "")
-        expected = base64.b64encode(":".join(INTROSPECTION_CLIENT).encode()).decode()
+        expected = base64.b64encode(":".join(self.introspection_client).encode()).decode()
+        form = await request.post()
+        token = str(form.get("token"))
+        self.introspected.append(token)
         if auth != f"Basic {expected}":
             return web.json_response({"error": "invalid_client"}, status=401)
-        form = await request.post()
-        return web.json_response(self.opaque.get(str(form.get("token")), {"active": False}))
+        return web.json_response(self.opaque.get(token, {"active": False}))

@@ -1,0 +1,12 @@
+"""The fuzz run's knobs, from the environment (`make fuzz` sets them)."""
+
+import os
+
+# Requests Hypothesis generates: `make test` runs the default sample, `make fuzz` 10,000.
+REQUESTS = int(os.environ.get("FUZZ_REQUESTS", "500"))
+# Unset: derandomized (the same requests every run, for CI). A number: that seed.
+SEED = os.environ.get("FUZZ_SEED") or None
+# 1: count every finding over the whole budget instead of stopping at the first to shrink it.
+KEEP_GOING = os.environ.get("FUZZ_KEEP_GOING") == "1"
+# Generous: a failing run spends extra requests shrinking, each a real exchange.
+TIMEOUT_S = 300 + REQUESTS // 5
