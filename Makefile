@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 include deploy/kafka/kafka.mk
 
-.PHONY: help install lint format test run clean demo bench bench-smoke chaos
+.PHONY: help install lint format test run clean demo bench bench-smoke chaos fuzz
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -37,6 +37,16 @@ format: install ## Format the code with ruff
 
 test: install kafka-jars deploy-tools lint ## Install what is missing, start a test broker on free ports, run every test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# `make test` sends the fuzzer's default sample (500 requests); this sends FUZZ_REQUESTS.
+# FUZZ_KEEP_GOING=1 counts every finding over the whole budget instead of stopping at the first
+# ones to shrink them; FUZZ_SEED=<n> replaces the fixed (derandomized) sequence.
+FUZZ_REQUESTS ?= 10000
+FUZZ_KEEP_GOING ?=
+FUZZ_SEED ?=
+fuzz: install kafka-jars ## Hypothesis vs the real ingress and broker, 10,000 requests; table by outcome
+	FUZZ_REQUESTS=$(FUZZ_REQUESTS) FUZZ_KEEP_GOING=$(FUZZ_KEEP_GOING) FUZZ_SEED=$(FUZZ_SEED) \
+		$(VENV)/bin/pytest tests/fuzz $(PYTEST_ARGS)
 
 WORKER_CONFIG ?= deploy/workers/worker.toml
 

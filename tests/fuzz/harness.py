@@ -31,12 +31,15 @@ from tests.fuzz.oracle import (
     Unaccounted,
 )
 from tests.fuzz.regressions import EXAMPLES
-from tests.fuzz.system import World, end_offsets, topic_names
+from tests.fuzz.settings import RSS_LIMIT_MB
+from tests.fuzz.system import World, end_offsets, rss_of, topic_names
 
 T = TypeVar("T")
 MIB = 1024 * 1024
-RSS_LIMIT_BYTES = int(os.environ.get("FUZZ_RSS_LIMIT_MB", "150")) * MIB
+RSS_LIMIT_BYTES = RSS_LIMIT_MB * MIB
 RSS_SAMPLE_EVERY = 250
+# The fuzzer's own memory: a runaway here would starve everything else on the machine.
+OWN_RSS_LIMIT_BYTES = 2048 * MIB
 DEFERRED = {IntrospectionLeak.title}
 WARM_UP = (  # one valid request of each kind, so lazily built state is in the baseline RSS
     m.FuzzCase(b"GET", b"/readyz"),
@@ -138,6 +141,9 @@ class Harness:
     def check(self, case: m.FuzzCase) -> None:
         """Send the case, check everything about it; raise the first finding (unless keeping
         going, when every finding is only counted)."""
+        own = rss_of(os.getpid())["VmRSS"]
+        if own > OWN_RSS_LIMIT_BYTES:
+            raise MemoryError(f"the fuzzer itself holds {own // MIB} MiB; stopping")
         rendered = m.render(case, self.world)
         exchange = self.run(self._exchange(case, rendered))
         outcome = self.oracle.outcome(exchange)
@@ -210,7 +216,8 @@ class Harness:
         rate = self.tally.requests / self.elapsed if self.elapsed else 0.0
         records = ", ".join(f"{k} {v}" for k, v in sorted(self.tally.records.items())) or "none"
         lines = [
-            f"fuzz: {self.tally.requests} requests in {self.elapsed:.0f} s ({rate:.0f}/s)",
+            f"fuzz: {self.tally.requests} requests in {self.elapsed:.0f} s ({rate:.0f}/s); "
+            f"ingress log: {self.world.log_path}",
             f"records published: {records}",
             self.memory.line(),
         ]

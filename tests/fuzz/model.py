@@ -35,6 +35,11 @@ MUNCHKINS_BY_CLIENT: dict[str, frozenset[str]] = {
     OWN_CLIENT: frozenset({OWN}),
 }
 
+PUSH_PATH = b"/v1/lead-activity"
+ADOBE_PATH = b"/v1/adobe-io"
+ROUTE_PATHS = (PUSH_PATH, ADOBE_PATH, b"/healthz", b"/readyz", b"/metrics")
+METHODS = (b"GET", b"POST", b"PUT", b"DELETE", b"PATCH", b"OPTIONS", b"HEAD", b"TRACE", b"CONNECT")
+
 MAX_JSON_DEPTH = 32
 MAX_EVENTS = 1000
 MAX_BODY_BYTES = 8 * 1024 * 1024

@@ -26,20 +26,8 @@ from tests.fuzz import model as m
 from tests.fuzz.model import FuzzCase, Rendered
 from tests.fuzz.system import Answer, Record
 
-PUSH = b"/v1/lead-activity"
-ADOBE = b"/v1/adobe-io"
-ROUTES = (PUSH, ADOBE, b"/healthz", b"/readyz", b"/metrics")
-METHODS: tuple[bytes, ...] = (
-    b"GET",
-    b"POST",
-    b"PUT",
-    b"DELETE",
-    b"PATCH",
-    b"OPTIONS",
-    b"HEAD",
-    b"TRACE",
-)
-METHODS += (b"CONNECT",)
+PUSH = m.PUSH_PATH
+ADOBE = m.ADOBE_PATH
 
 
 class Finding(AssertionError):
@@ -339,8 +327,8 @@ class Oracle:
     def outcome(self, ex: Exchange) -> tuple[str, str, str]:
         case, answer = ex.case, ex.answer
         path = effective_path(case.target)
-        method = case.method.decode("latin-1") if case.method in METHODS else "(odd method)"
-        route = f"{method} {path.decode('latin-1') if path in ROUTES else '(other path)'}"
+        method = case.method.decode("latin-1") if case.method in m.METHODS else "(odd method)"
+        route = f"{method} {path.decode('latin-1') if path in m.ROUTE_PATHS else '(other path)'}"
         if answer.status is None:
             return route, "-", f"({answer.error})"
         return route, str(answer.status), self.code(ex)
@@ -417,7 +405,9 @@ class Oracle:
         can be fetched: the fuzzer names keys the key server does not have."""
         if ex.answer.status != 503 or code != "signing_keys_unavailable":
             return False
-        paths = [path.strip(b" \t").decode("latin-1") for _, path in ex.rendered.signatures]
+        # Like the ingress, only pairs with both a signature and a path count.
+        pairs = [(s.strip(b" \t"), p.strip(b" \t")) for s, p in ex.rendered.signatures]
+        paths = [path.decode("latin-1") for signature, path in pairs if signature and path]
         return bool(paths) and not any(p in self.public_keys for p in paths)
 
     def _delivery(self, ex: Exchange) -> dict[str, Any] | None:

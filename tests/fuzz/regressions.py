@@ -8,8 +8,8 @@ from tests import payloads as p
 from tests.fuzz import model as m
 from tests.fuzz.model import Auth, Body, FuzzCase, SigSlot
 
-PUSH = b"/v1/lead-activity"
-ADOBE = b"/v1/adobe-io"
+PUSH = m.PUSH_PATH
+ADOBE = m.ADOBE_PATH
 SIGNED = (SigSlot("valid"), SigSlot("valid"))
 
 

@@ -10,3 +10,5 @@ SEED = os.environ.get("FUZZ_SEED") or None
 KEEP_GOING = os.environ.get("FUZZ_KEEP_GOING") == "1"
 # Generous: a failing run spends extra requests shrinking, each a real exchange.
 TIMEOUT_S = 300 + REQUESTS // 5
+# How much the ingress' RSS may grow over the run (peak and end, against the warm-up baseline).
+RSS_LIMIT_MB = int(os.environ.get("FUZZ_RSS_LIMIT_MB", "150"))

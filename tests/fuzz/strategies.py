@@ -7,6 +7,7 @@ other tenants' munchkin IDs and recipients, extreme values in time, id and numbe
 nesting, byte edits, encodings, header bytes no client should send.
 """
 
+import copy
 from collections.abc import Sequence
 from functools import cache
 from typing import Any, TypeVar
@@ -14,6 +15,7 @@ from typing import Any, TypeVar
 from hypothesis import strategies as st
 
 from tests import payloads as p
+from tests.fuzz import model as m
 from tests.fuzz.model import (
     INVALID_TOKENS,
     MAX_EVENTS,
@@ -40,9 +42,8 @@ from tests.fuzz.model import (
 
 T = TypeVar("T")
 
-PUSH = b"/v1/lead-activity"
-ADOBE = b"/v1/adobe-io"
-ROUTE_PATHS = (PUSH, ADOBE, b"/healthz", b"/readyz", b"/metrics")
+PUSH = m.PUSH_PATH
+ADOBE = m.ADOBE_PATH
 ODD_PATHS = (
     b"/",
     b"/v1/lead-activity/",
@@ -64,15 +65,7 @@ ODD_PATHS = (
     b"",
 )
 OTHER_METHODS = (
-    b"GET",
-    b"POST",
-    b"PUT",
-    b"DELETE",
-    b"PATCH",
-    b"OPTIONS",
-    b"HEAD",
-    b"TRACE",
-    b"CONNECT",
+    *m.METHODS,
     b"PROPFIND",
     b"FUZZ",
     b"post",
@@ -361,7 +354,7 @@ ADOBE_IDS = (
 DEEP_LEVELS = (33, 32, 31, 100, 250, 1100)
 FILLS = (100, MAX_EVENTS - 1, MAX_EVENTS, MAX_EVENTS + 1, 5000)
 FIELD_GROUPS = (TIME_FIELDS, ID_FIELDS, NUMBER_FIELDS, STRUCTURE_FIELDS)
-ALL_PATHS = ROUTE_PATHS + ODD_PATHS
+ALL_PATHS = m.ROUTE_PATHS + ODD_PATHS
 VALID_NAMES = tuple(VALID_TOKENS)
 EDIT_BYTES = (
     b"\xff",
@@ -449,6 +442,9 @@ def _occurrences(doc: Any, name: str) -> tuple[list[tuple[dict[str, Any], str]],
 def apply_edit(doc: Any, edit: tuple[str, int, bool, Any]) -> None:
     """Set (or delete) the n-th occurrence of a field; add it to the n-th container if absent."""
     name, occurrence, delete, value = edit
+    # A copy: the values' lists and objects are module constants, and a later edit may add to
+    # whatever this one put in place (one shared list inside itself makes every walk endless).
+    value = copy.deepcopy(value)
     found, containers = _occurrences(doc, name)
     if found:
         parent, key = found[occurrence % len(found)]
@@ -730,6 +726,12 @@ ADOBE_FILLS = (19, MAX_EVENTS, MAX_EVENTS + 1)
 
 
 def build_event(kind: str, client: str, munchkin: Any) -> dict[str, Any]:
+    # A copy: payloads share nested values with the simulator's catalog (notification actions),
+    # which edits would otherwise change for every later event.
+    return copy.deepcopy(_event(kind, client, munchkin))
+
+
+def _event(kind: str, client: str, munchkin: Any) -> dict[str, Any]:
     if kind.startswith("lead-activity"):
         event = p.lads_event(
             data=p.lads_data(lead=str(LEAD), munchkin=munchkin),

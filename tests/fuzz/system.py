@@ -177,7 +177,7 @@ async def exchange(port: int, raw: bytes, head_request: bool) -> Answer:
     return Answer(error=error or ("closed without an answer" if not data else "incomplete answer"))
 
 
-def _rss(pid: int) -> dict[str, int]:
+def rss_of(pid: int) -> dict[str, int]:
     """VmRSS and VmHWM (peak) of a process, in bytes."""
     values = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -413,7 +413,7 @@ class World:
 
     def rss(self) -> dict[str, int]:
         assert self.process is not None
-        return _rss(self.process.pid)
+        return rss_of(self.process.pid)
 
     def served_key_paths(self) -> set[str]:
         return set(self.key_server.keys)
