@@ -7,6 +7,7 @@ final body, so Hypothesis can shrink a body and the signature stays what the cas
 """
 
 import gzip
+import struct
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ METHODS = (b"GET", b"POST", b"PUT", b"DELETE", b"PATCH", b"OPTIONS", b"HEAD", b"
 MAX_JSON_DEPTH = 32
 MAX_EVENTS = 1000
 MAX_BODY_BYTES = 8 * 1024 * 1024
+BOMB_BYTES = 1 << 30
 
 # Credentials by name. Valid ones map to the one tenant they authenticate.
 VALID_TOKENS: dict[str, str] = {
@@ -235,11 +237,27 @@ def body_bytes(body: Body) -> bytes:
 
 @cache
 def bomb(kind: str) -> bytes:
-    """About 100 MiB of zeros in about 100 KiB on the wire."""
-    zeros = b"0" * (100 * 1024 * 1024)
+    """1 GiB of zeros in about 1 MiB on the wire, built without ever holding the GiB: a block
+    ended by a full flush does not depend on what came before it, so one compressed MiB is
+    repeated, and the trailer (CRC-32 or Adler-32 of the whole) is computed chunk by chunk."""
+    wbits = 31 if kind == "gzip" else 15
+    chunk = b"0" * (1 << 20)
+    count = BOMB_BYTES // len(chunk)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    head = compressor.compress(chunk) + compressor.flush(zlib.Z_FULL_FLUSH)
+    block = compressor.compress(chunk) + compressor.flush(zlib.Z_FULL_FLUSH)
+    tail = compressor.flush(zlib.Z_FINISH)
     if kind == "gzip":
-        return gzip.compress(zeros, compresslevel=9)
-    return zlib.compress(zeros, 9)
+        crc = 0
+        for _ in range(count):
+            crc = zlib.crc32(chunk, crc)
+        last, trailer = tail[:-8], struct.pack("<II", crc, BOMB_BYTES & 0xFFFFFFFF)
+    else:
+        adler = 1
+        for _ in range(count):
+            adler = zlib.adler32(chunk, adler)
+        last, trailer = tail[:-4], struct.pack(">I", adler)
+    return head + block * (count - 1) + last + trailer
 
 
 def _raw_deflate(data: bytes) -> bytes:

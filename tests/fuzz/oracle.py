@@ -151,11 +151,13 @@ def loads(data: bytes) -> Any:
 
 
 def depth(doc: Any) -> int:
-    level, levels = [doc], 0
+    """Levels of nested objects and arrays, as the ingress counts them against its limit."""
+    level = [doc] if isinstance(doc, dict | list) else []
+    levels = 0
     while level:
-        level = [c for node in level if isinstance(node, dict | list) for c in _children(node)]
         levels += 1
-    return levels - 1 if levels else 0
+        level = [c for node in level for c in _children(node) if isinstance(c, dict | list)]
+    return levels
 
 
 def _children(node: Any) -> Iterable[Any]:
