@@ -40,13 +40,15 @@ test: install kafka-jars deploy-tools lint ## Install what is missing, start a t
 
 # `make test` sends the fuzzer's default sample (500 requests); this sends FUZZ_REQUESTS.
 # FUZZ_KEEP_GOING=1 counts every finding over the whole budget instead of stopping at the first
-# ones to shrink them; FUZZ_SEED=<n> replaces the fixed (derandomized) sequence.
+# ones to shrink them; FUZZ_SEED=<n> replaces the fixed (derandomized) sequence;
+# FUZZ_REGRESSIONS=0 leaves out tests/fuzz/regressions.py (see tests/fuzz/settings.py).
 FUZZ_REQUESTS ?= 10000
 FUZZ_KEEP_GOING ?=
 FUZZ_SEED ?=
+FUZZ_REGRESSIONS ?=
 fuzz: install kafka-jars ## Hypothesis vs the real ingress and broker, 10,000 requests; table by outcome
 	FUZZ_REQUESTS=$(FUZZ_REQUESTS) FUZZ_KEEP_GOING=$(FUZZ_KEEP_GOING) FUZZ_SEED=$(FUZZ_SEED) \
-		$(VENV)/bin/pytest tests/fuzz $(PYTEST_ARGS)
+		FUZZ_REGRESSIONS=$(FUZZ_REGRESSIONS) $(VENV)/bin/pytest tests/fuzz $(PYTEST_ARGS)
 
 WORKER_CONFIG ?= deploy/workers/worker.toml
 

@@ -8,6 +8,9 @@ REQUESTS = int(os.environ.get("FUZZ_REQUESTS", "500"))
 SEED = os.environ.get("FUZZ_SEED") or None
 # 1: count every finding over the whole budget instead of stopping at the first to shrink it.
 KEEP_GOING = os.environ.get("FUZZ_KEEP_GOING") == "1"
+# 0: skip the regression examples (Hypothesis stops at failing explicit examples before it
+# generates anything, so this shows what generation alone finds, shrunk).
+REGRESSIONS = os.environ.get("FUZZ_REGRESSIONS") != "0"
 # Generous: a failing run spends extra requests shrinking, each a real exchange.
 TIMEOUT_S = 300 + REQUESTS // 5
 # How much the ingress' RSS may grow over the run, against the warm-up baseline: what it still
