@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 include deploy/kafka/kafka.mk
 
-.PHONY: help install lint format test test-fast check docs run clean demo bench bench-smoke chaos
+.PHONY: help install lint format test test-fast check docs run clean demo bench bench-smoke chaos fuzz
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -50,6 +50,18 @@ test-fast: install ## The unit tests alone (no broker, no deploy tools): well un
 	$(VENV)/bin/pytest -m "$(FAST_TESTS)" $(PYTEST_ARGS)
 
 check: lint test-fast ## The quick loop: lint, then the fast tests
+
+# `make test` sends the fuzzer's default sample (500 requests); this sends FUZZ_REQUESTS.
+# FUZZ_KEEP_GOING=1 counts every finding over the whole budget instead of stopping at the first
+# ones to shrink them; FUZZ_SEED=<n> replaces the fixed (derandomized) sequence;
+# FUZZ_REGRESSIONS=0 leaves out tests/fuzz/regressions.py (see tests/fuzz/settings.py).
+FUZZ_REQUESTS ?= 10000
+FUZZ_KEEP_GOING ?=
+FUZZ_SEED ?=
+FUZZ_REGRESSIONS ?=
+fuzz: install kafka-jars ## Hypothesis vs the real ingress and broker, 10,000 requests; table by outcome
+	FUZZ_REQUESTS=$(FUZZ_REQUESTS) FUZZ_KEEP_GOING=$(FUZZ_KEEP_GOING) FUZZ_SEED=$(FUZZ_SEED) \
+		FUZZ_REGRESSIONS=$(FUZZ_REGRESSIONS) $(VENV)/bin/pytest tests/fuzz $(PYTEST_ARGS)
 
 WORKER_CONFIG ?= deploy/workers/worker.toml
 

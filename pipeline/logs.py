@@ -1,9 +1,11 @@
 """Logging for every process: one setup, and a filter that keeps credentials out of log lines.
 
 Our own code never logs a secret, but libraries log what they are given: aiohttp's HTTP parser,
-refusing a header with a bare CR or a NUL, logs the raw header line (``Authorization: Bearer
-<token>``) in its exception at ERROR. ``Redactor`` rewrites such records before any handler sees
-them: header values of ``Authorization``, cookies, Adobe's signature headers and API keys,
+refusing a header with a bare CR or a NUL, logs the raw request bytes around the fault in its
+exception at ERROR, as a bytes literal (``b'Authorization: Bearer <token>'``, or a bare
+continuation line holding the rest of a token split by an injected CRLF). ``Redactor`` rewrites
+such records before any handler sees them: every bytes literal (we never log raw request bytes on
+purpose), header values of ``Authorization``, cookies, Adobe's signature headers and API keys,
 ``Bearer``/``Basic`` credentials, and ``token=``/``client_secret=``-style form and query fields.
 It sits on the loggers of the libraries that log requests (a filter on a logger applies only to
 records logged on that logger) and on every handler ``configure_logging`` installs.
@@ -14,6 +16,7 @@ import re
 import sys
 
 REDACTED = "[redacted]"
+_BYTES_LITERAL = re.compile(r"\bb'(?:[^'\\\n]|\\.)*'" + r'|\bb"(?:[^"\\\n]|\\.)*"')
 _HEADER = re.compile(
     r"(?i)\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key|"
     r"x-adobe-signature|x-adobe-digital-signature-\d)(\s*[:=]\s*)([^\r\n'\"]*)"
@@ -35,6 +38,7 @@ LIBRARY_LOGGERS = (
 
 
 def redact(text: str) -> str:
+    text = _BYTES_LITERAL.sub(f"b'{REDACTED}'", text)
     text = _HEADER.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
     text = _SCHEME.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
     return _FIELD.sub(lambda m: m.group(1) + "=" + REDACTED, text)

@@ -23,6 +23,9 @@ SECRET = "s3cr3t-T0ken_value.0123456789"
         f"grant_type=client_credentials&client_secret={SECRET}&scope=x",
         f"GET /oauth?access_token={SECRET}",
         f"form token={SECRET}&token_type_hint=access_token",
+        # the rest of a token split off by an injected CRLF: a line that names no header
+        f"Unexpected whitespace after header value:\n\n    b' {SECRET}'\n      ^",
+        f'Invalid header value char: b"x-custom: {SECRET}"',
     ],
 )
 def test_credentials_are_redacted(line: str) -> None:

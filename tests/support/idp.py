@@ -46,13 +46,16 @@ class IdpKey:
 
 
 class IdentityProvider:
-    def __init__(self) -> None:
+    def __init__(self, introspection_client: tuple[str, str] = INTROSPECTION_CLIENT) -> None:
         self.keys = [IdpKey("RS256"), IdpKey("ES256")]
         self.base_url = ""
         self.down = False
         self.jwks_fetches = 0
         self.opaque: dict[str, dict[str, Any]] = {}
-        self.introspected: list[str] = []  # every token this IdP was asked about, in order
+        self.introspection_client = introspection_client
+        # Every token presented for introspection, in order: a tenant's IdP must never be shown
+        # another tenant's tokens (tests/fuzz checks it).
+        self.introspected: list[str] = []
         self.app = web.Application()
         self.app.router.add_get("/.well-known/openid-configuration", self._discovery)
         self.app.router.add_get("/jwks", self._jwks)
@@ -118,12 +121,12 @@ class IdentityProvider:
         if self.down:
             return web.Response(status=503)
         auth = request.headers.get("Authorization", "")
-        expected = base64.b64encode(":".join(INTROSPECTION_CLIENT).encode()).decode()
-        if auth != f"Basic {expected}":
-            return web.json_response({"error": "invalid_client"}, status=401)
+        expected = base64.b64encode(":".join(self.introspection_client).encode()).decode()
         form = await request.post()
         token = str(form.get("token"))
         self.introspected.append(token)
+        if auth != f"Basic {expected}":
+            return web.json_response({"error": "invalid_client"}, status=401)
         return web.json_response(self.opaque.get(token, {"active": False}))
 
 
