@@ -85,7 +85,7 @@ async def errors_and_metrics(request: web.Request, handler: Handler) -> web.Stre
     except web.HTTPException as exc:
         response = _reject(request, route, _translate(exc))
     except Exception:
-        log.exception("unexpected error on %s %s", request.method, request.path)
+        log.exception("unexpected error on %s %s", request.method, request.rel_url.raw_path)
         response = error_response(IngestError("internal error; the delivery was not accepted"))
     request.app[keys.METRICS].requests.labels(route, str(response.status)).inc()
     return response
@@ -97,7 +97,8 @@ def _reject(request: web.Request, route: str, error: IngestError) -> web.Respons
         metrics.auth_failures.labels(route, error.code).inc()
     elif error.status in (408, 413, 429) or error.code == "overloaded":
         metrics.limited.labels(route, error.code).inc()
-    log.info("%s %s -> %d %s", request.method, request.path, error.status, error.code)
+    # The path as sent (percent-encoded): decoded, "%0d%0a" in it would forge a log line.
+    log.info("%s %s -> %d %s", request.method, request.rel_url.raw_path, error.status, error.code)
     return error_response(error)
 
 

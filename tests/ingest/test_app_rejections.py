@@ -200,3 +200,13 @@ async def test_a_token_with_cr_or_nul_never_reaches_a_log(
     assert OTHER_TOKEN[:8] not in logged
     assert OTHER_TOKEN[8:] not in logged
     assert await ingress.total_published() == 0
+
+
+async def test_a_path_cannot_forge_a_log_line(
+    ingress: Ingress, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="ingest.app"):
+        resp = await ingress.client.post("/x%0d%0aFORGED-LOG-LINE", data=b"{}")
+    assert resp.status == 404
+    assert "/x%0d%0aforged-log-line" in caplog.text.lower()
+    assert not any(line.startswith("FORGED") for line in caplog.text.splitlines())
