@@ -22,8 +22,8 @@ from ingest.errors import (
     UnusableInput,
 )
 from ingest.gate import UNATTRIBUTED_ADOBE, Outcome, Part, Principal, admit
-from ingest.normalize import dead_letter, normalize_adobe, normalize_direct_push
-from ingest.parse import adobe_items, decode_json, deeper_than, direct_push
+from ingest.normalize import dead_letter, munchkin_hint, normalize_adobe, normalize_direct_push
+from ingest.parse import adobe_item, adobe_items, decode_json, deeper_than, direct_push
 from ingest.settings import ServerSettings
 from ingest.streams.common import named_tenant
 from ingest.tenant_settings import Tenant
@@ -76,13 +76,57 @@ def unusable(exc: IngestError | UnusableInput) -> UnusableInput:
     return exc if isinstance(exc, UnusableInput) else UnusableInput(exc.code, exc.detail)
 
 
+def unreadable(
+    content: bytes, exc: IngestError | UnusableInput, via: Via, principal: Principal, at: str
+) -> Outcome:
+    """A body nothing could be made of (unparseable, too deep, undecodable, the wrong shape),
+    kept whole, as sent, under the principal that sent it; not yet gated."""
+    letter = dead_letter(content, unusable(exc), via, at, munchkin=principal.sole_tenant)
+    return Outcome([Part(principal, dead_letters=[letter])])
+
+
 def whole_body_letter(
     content: bytes, exc: IngestError | UnusableInput, via: Via, principal: Principal, at: str
 ) -> Outcome:
-    """A body nothing could be read from (unparseable, too deep, undecodable), kept whole, as
-    sent, under the principal that sent it."""
-    letter = dead_letter(content, unusable(exc), via, at, munchkin=principal.sole_tenant)
-    return gated(Outcome([Part(principal, dead_letters=[letter])]))
+    return gated(unreadable(content, exc, via, principal, at))
+
+
+def readable_json(content: bytes) -> Any:
+    """The body as JSON if it is JSON at all (however deep or ill-shaped), else None."""
+    try:
+        return decode_json(content)
+    except MalformedJson:
+        return None
+
+
+def push_claims(doc: Any) -> set[str]:
+    """The munchkin IDs a push names where a push names them (its top-level ``munchkinId``, each
+    activity's): read at those fixed places only, so a body too deep to walk still answers for
+    the tenants it names."""
+    claims: set[str | None] = set()
+    activities = doc
+    if isinstance(doc, dict):
+        claims.add(named_tenant(doc.get("munchkinId")))
+        activities = doc.get("activities")
+    if isinstance(activities, list):
+        claims |= {named_tenant(a.get("munchkinId")) for a in activities if isinstance(a, dict)}
+    return {c for c in claims if c is not None}
+
+
+def adobe_claims(doc: Any, directory: TenantDirectory) -> list[Part]:
+    """For an Adobe body kept whole: each readable event's recipient and the tenant its data
+    names, as empty parts for the gate (an event for recipient A naming B is refused even when
+    the body as a whole cannot be used)."""
+    elements = doc if isinstance(doc, list) else [doc] if isinstance(doc, dict) else []
+    parts = []
+    for index, element in enumerate(elements):
+        if not isinstance(element, dict):
+            continue
+        item = adobe_item(element)
+        principal = principal_for_recipient(item.recipient, index, directory)
+        named = munchkin_hint(item.cloudevent)
+        parts.append(Part(principal, named=set() if named is None else {named}, first_index=index))
+    return parts
 
 
 def push_outcome(
@@ -92,7 +136,9 @@ def push_outcome(
     try:
         push = direct_push(decode_limited(content, limits) if doc is NOT_DECODED else doc)
     except (MalformedJson, TooDeep, UnusableInput) as exc:
-        return whole_body_letter(content, exc, Via.DIRECT_PUSH, principal, at)
+        outcome = unreadable(content, exc, Via.DIRECT_PUSH, principal, at)
+        outcome.parts[0].named |= push_claims(readable_json(content))
+        return gated(outcome)
     check_count(len(push.activities), limits)
     named = named_tenant(push.munchkin_id)
     default = named or principal.sole_tenant
@@ -125,7 +171,9 @@ def adobe_outcome(
             if isinstance(exc, IngestError):
                 raise
             raise InvalidDelivery(exc.detail) from exc
-        return whole_body_letter(content, exc, Via.ADOBE_IO, UNATTRIBUTED_ADOBE, at)
+        outcome = unreadable(content, exc, Via.ADOBE_IO, UNATTRIBUTED_ADOBE, at)
+        outcome.parts += adobe_claims(readable_json(content), directory)
+        return gated(outcome)
     check_count(len(items), limits)
     parts = []
     for index, item in enumerate(items):

@@ -56,7 +56,7 @@ def stream_of(type_: Any) -> tuple[Stream, Normalizer]:
     raise UnusableInput("unknown_type", f"no stream handles type {shorten(type_)}")
 
 
-def _munchkin_hint(event: Any) -> str | None:
+def munchkin_hint(event: Any) -> str | None:
     data = event.get("data") if isinstance(event, dict) else None
     return named_tenant(data.get("munchkinId")) if isinstance(data, dict) else None
 
@@ -104,7 +104,7 @@ def normalize_adobe(
             outcome.envelopes.append(normalizer(item.cloudevent, item.adobe_event_id, received_at))
         except Exception as exc:
             error = exc if isinstance(exc, UnusableInput) else unforeseen(exc)
-            munchkin = _munchkin_hint(item.cloudevent) or default_munchkin
+            munchkin = munchkin_hint(item.cloudevent) or default_munchkin
             outcome.dead_letters.append(
                 dead_letter(
                     item.raw, error, Via.ADOBE_IO, received_at, munchkin=munchkin, stream=stream

@@ -28,6 +28,9 @@ DIRECTORY = TenantDirectory.from_tenants(
     ]
 )
 A = Principal.push(p.MUNCHKIN)
+DEEP: dict[str, Any] = {}
+for _ in range(40):  # deeper than LIMITS.max_json_depth: refused before anything walks it
+    DEEP = {"d": DEEP}
 
 
 def unusable_activity(**fields: Any) -> dict[str, Any]:
@@ -52,6 +55,19 @@ PUSHES: dict[str, tuple[Any, bool]] = {  # name: (body, admitted for tenant A)
         False,
     ),
     "unparseable": (b'{"munchkinId": "' + OTHER.encode() + b'", "activities": [', True),
+    "too deep, own tenant": (p.direct_push([p.activity() | {"deep": DEEP}]), True),
+    "too deep, another tenant at the top": (
+        p.direct_push([p.activity() | {"deep": DEEP}], munchkin=OTHER),
+        False,
+    ),
+    "too deep, another tenant in an activity": (
+        p.direct_push([p.activity() | {"deep": DEEP, "munchkinId": OTHER}]),
+        False,
+    ),
+    "activities not a list, another tenant at the top": (
+        {"munchkinId": OTHER, "activities": {"not": "a list"}},
+        False,
+    ),
 }
 
 
@@ -85,6 +101,8 @@ ADOBE: dict[str, tuple[Any, bool]] = {
         False,
     ),
     "unparseable": (b'[{"recipientclientid": "' + OTHER_CLIENT.encode(), True),
+    "too deep, own tenant": ([adobe(p.MUNCHKIN) | {"deep": DEEP}], True),
+    "too deep, another tenant under my recipient": ([adobe(OTHER) | {"deep": DEEP}], False),
 }
 
 
