@@ -42,7 +42,7 @@ def _id_text(value: Any) -> str | None:
     """``identifier`` for the forms that need no stripping; None for every other form."""
     kind = type(value)
     if kind is str:
-        return value if value and value.strip() == value else None  # type: ignore[no-any-return]
+        return value if value and value.strip() == value else None
     if kind is int:
         return str(value)
     return None
