@@ -5,7 +5,8 @@ the lenient id, time and munchkin forms included. Only the record timestamps may
 path takes the clock once per delivery)."""
 
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
 from hypothesis import example, given, settings
@@ -41,10 +42,13 @@ PRINCIPALS = (
 )
 
 
-def each(name: str, values: list[Any], **fixed: Any) -> Any:
+Test = TypeVar("Test", bound=Callable[..., None])
+
+
+def each(name: str, values: list[Any], **fixed: Any) -> Callable[[Test], Test]:
     """One explicit example per value: a refusal of one must not hide the others."""
 
-    def mark(test: Any) -> Any:
+    def mark(test: Test) -> Test:
         for value in values:
             test = example(**{name: value}, **fixed)(test)
         return test
