@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 include deploy/kafka/kafka.mk
 
-.PHONY: help install lint format test test-fast check docs run clean demo bench bench-smoke chaos fuzz
+.PHONY: help install lint format test test-fast check docs run clean demo bench bench-smoke bench-tools chaos fuzz
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -35,7 +35,7 @@ format: install ## Format the code with ruff
 	$(VENV)/bin/ruff format ingest pipeline tests tools
 	$(VENV)/bin/ruff check --fix ingest pipeline tests tools
 
-test: install kafka-jars deploy-tools lint docs ## Install what is missing, build the docs, start a test broker on free ports, run every test
+test: install kafka-jars deploy-tools bench-tools lint docs ## Install what is missing, build the docs, start a test broker on free ports, run every test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 SITE_DIR := var/site
@@ -89,11 +89,17 @@ endef
 demo: install kafka-jars ## Kafka + ingress (+ workers) + the simulator for about a minute, printing what flows where
 	$(call with_broker,demo,$(DEMO_KAFKA_PORT),$(PY) -m tools.demo --bootstrap 127.0.0.1:$(DEMO_KAFKA_PORT) --seconds 60)
 
-bench: install kafka-jars ## Full benchmark (a few minutes): ceilings A/B, ingress, express sample, profile; var/bench/ and the table in docs/performance.md
+# wrk (Debian's package) drives the benchmark's closed-loop runs: compiled, so the load generator
+# is not what limits them.
+bench-tools: ## Install wrk (Debian package) if missing
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -q && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends wrk; }
+
+bench: install kafka-jars bench-tools ## Full benchmark (a few minutes): ceilings A/B, ingress, express sample, kafka-hooks, per CPU-second, profile; var/bench/ and the table in docs/performance.md
 	$(call with_broker,bench,$(BENCH_KAFKA_PORT),$(VENV)/bin/datastreams bench --bootstrap 127.0.0.1:$(BENCH_KAFKA_PORT) --out $(BENCH_OUT) --profile)
 	$(PY) -m tools.bench.doc_table $(BENCH_OUT)/bench.json docs/performance.md
 
-bench-smoke: install kafka-jars ## Short benchmark run that proves it works end to end (CI-able; figures not meaningful)
+bench-smoke: install kafka-jars bench-tools ## Short benchmark run that proves it works end to end (CI-able; figures not meaningful)
 	$(call with_broker,bench,$(BENCH_KAFKA_PORT),$(VENV)/bin/datastreams bench --bootstrap 127.0.0.1:$(BENCH_KAFKA_PORT) --out $(BENCH_OUT)-smoke --smoke)
 
 # The shared broker of the chaos run; the broker-outage and cluster scenarios start their own.

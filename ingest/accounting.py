@@ -42,6 +42,8 @@ def prepare(outcome: Outcome, topics: Topics) -> Prepared:
     accepted: Counter[tuple[str, Stream]] = Counter()
     dead_letters = []
     for part in outcome.parts:
+        records += part.records
+        accepted.update(part.record_tenants)
         records += [route(e, topics) for e in part.envelopes]
         accepted.update((e.munchkinid, e.stream) for e in part.envelopes)
         credential = part.principal.credential

@@ -12,10 +12,12 @@ The principal travels with every dead letter (header ``dl_principal``), so a red
 from today's configuration and puts the dead letter through this same gate.
 """
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from ingest.errors import TenantMismatch, shorten
-from pipeline.envelope import DeadLetter, Envelope
+from pipeline.envelope import DeadLetter, Envelope, Stream
+from pipeline.topics import OutboundRecord
 
 ADOBE = "adobe"  # an Adobe signature proves who sent the bytes, not which registration they name
 
@@ -59,6 +61,10 @@ class Part:
     named: set[str] = field(default_factory=set)
     # Where the part starts in the delivery, so a refusal can say which event it was.
     first_index: int = 0
+    # Envelope records built straight from content (ingest.fastpath), and for each of them the
+    # (munchkin ID, stream) its own content names, exactly as an envelope's ``munchkinid``.
+    records: list[OutboundRecord] = field(default_factory=list)
+    record_tenants: Counter[tuple[str, Stream]] = field(default_factory=Counter)
 
 
 @dataclass
@@ -75,7 +81,9 @@ class Outcome:
 
     @property
     def count(self) -> int:
-        return sum(len(part.envelopes) + len(part.dead_letters) for part in self.parts)
+        return sum(
+            len(part.envelopes) + len(part.records) + len(part.dead_letters) for part in self.parts
+        )
 
 
 def admit(outcome: Outcome) -> None:
@@ -84,6 +92,7 @@ def admit(outcome: Outcome) -> None:
     for part in outcome.parts:
         allowed = part.principal.tenants
         claimed = part.named | {e.munchkinid for e in part.envelopes}
+        claimed |= {tenant for tenant, _ in part.record_tenants}
         claimed |= {d.munchkinid for d in part.dead_letters if d.munchkinid is not None}
         foreign = claimed - allowed
         if foreign:

@@ -68,7 +68,8 @@ async def lead_activity(request: web.Request) -> web.Response:
     except InvalidEncoding as exc:  # authenticated: kept as sent, not refused
         outcome = whole_body_letter(push.body.wire, exc, Via.DIRECT_PUSH, principal, at)
     else:
-        outcome = push_outcome(content, principal, limits_of(request), at, push.doc)
+        limits, topics = limits_of(request), app[keys.TOPICS]
+        outcome = push_outcome(content, principal, limits, at, push.doc, topics=topics)
     app[keys.LIMITER].events(principal.credential, outcome.count)
     return await publish(request, prepare(outcome, app[keys.TOPICS]), "lead-activity")
 
@@ -118,13 +119,18 @@ async def adobe_io(request: web.Request) -> web.Response:
         content = decoded(request, body)
     except InvalidEncoding as exc:
         return await _undecodable_adobe(request, body, exc)
-    if len(content) <= VALIDATION_BODY_MAX and (url := validation_url_in(content)):
+    limits = limits_of(request)
+    # A small body is decoded before authentication, to tell Adobe's challenge apart; intake
+    # then uses that decode instead of a second one.
+    doc = decoded_small(content, limits)
+    if (url := validation_url(doc)) is not None:
         return _log_validation_url(request, url)
     authenticated = await _verify_adobe(request, body, content)
     at = received_at(request)
     outcome = adobe_outcome(
-        content, app[keys.TENANTS], limits_of(request), at, authenticated=authenticated
-    )
+        content, app[keys.TENANTS], limits, at,
+        authenticated=authenticated, doc=doc, topics=app[keys.TOPICS],
+    )  # fmt: skip
     return await _publish_adobe(request, outcome)
 
 
@@ -175,11 +181,15 @@ async def publish(request: web.Request, prepared: Prepared, route_name: str) -> 
     return web.json_response({"accepted": accepted, "deadlettered": deadlettered})
 
 
-def validation_url_in(content: bytes) -> str | None:
+def decoded_small(content: bytes, limits: IntakeLimits) -> Any:
+    """The decoded content of a body that may be Adobe's challenge; ``NOT_DECODED`` for a larger
+    one, or one that does not decode within the limits (intake then says why)."""
+    if len(content) > VALIDATION_BODY_MAX:
+        return NOT_DECODED
     try:
-        return validation_url(decode_limited(content, IntakeLimits(len(content), 4, 1)))
-    except IngestError:  # anything else is not the challenge, and intake says why
-        return None
+        return decode_limited(content, limits)
+    except IngestError:
+        return NOT_DECODED
 
 
 def _log_validation_url(request: web.Request, url: str) -> web.Response:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ingest import fastpath
 from ingest.auth import TenantDirectory, principal_for_recipient
 from ingest.errors import (
     IngestError,
@@ -28,6 +29,7 @@ from ingest.settings import ServerSettings
 from ingest.streams.common import named_tenant
 from ingest.tenant_settings import Tenant
 from pipeline.envelope import Via
+from pipeline.topics import Topics
 
 NOT_DECODED: Any = object()  # the caller has not decoded the JSON yet
 
@@ -130,9 +132,16 @@ def adobe_claims(doc: Any, directory: TenantDirectory) -> list[Part]:
 
 
 def push_outcome(
-    content: bytes, principal: Principal, limits: IntakeLimits, at: str, doc: Any = NOT_DECODED
+    content: bytes,
+    principal: Principal,
+    limits: IntakeLimits,
+    at: str,
+    doc: Any = NOT_DECODED,
+    *,
+    topics: Topics | None = None,
 ) -> Outcome:
-    """A direct push authenticated as ``principal``."""
+    """A direct push authenticated as ``principal``. With ``topics``, its events come back as
+    records already (``ingest.fastpath``, the handlers' path), else as envelopes."""
     try:
         push = direct_push(decode_limited(content, limits) if doc is NOT_DECODED else doc)
     except (MalformedJson, TooDeep, UnusableInput) as exc:
@@ -145,8 +154,11 @@ def push_outcome(
     if default is None:  # a bare array under a principal of several tenants names nobody
         error = UnusableInput("missing_munchkin_id", "the push names no munchkinId")
         return whole_body_letter(content, error, Via.DIRECT_PUSH, principal, at)
-    normalized = normalize_direct_push(push.activities, default, at)
-    part = Part(principal, normalized.envelopes, normalized.dead_letters)
+    if topics is not None:
+        part = fastpath.push_part(principal, push.activities, default, at, topics)
+    else:
+        normalized = normalize_direct_push(push.activities, default, at)
+        part = Part(principal, normalized.envelopes, normalized.dead_letters)
     if named is not None:
         part.named.add(named)
     return gated(Outcome([part]))
@@ -159,13 +171,16 @@ def adobe_outcome(
     at: str,
     *,
     authenticated: bool,
+    doc: Any = NOT_DECODED,
+    topics: Topics | None = None,
 ) -> Outcome:
     """An Adobe I/O delivery: each event is accepted under its own recipient's principal.
 
     ``authenticated``: a signature verified over the bytes, so unreadable content is kept as a
-    dead letter; otherwise it is refused with a 400."""
+    dead letter; otherwise it is refused with a 400. ``doc``: the content already decoded within
+    ``limits``. ``topics``: as for ``push_outcome``."""
     try:
-        items = adobe_items(decode_limited(content, limits))
+        items = adobe_items(decode_limited(content, limits) if doc is NOT_DECODED else doc)
     except (MalformedJson, TooDeep, UnusableInput) as exc:
         if not authenticated:
             if isinstance(exc, IngestError):
@@ -178,6 +193,9 @@ def adobe_outcome(
     parts = []
     for index, item in enumerate(items):
         principal = principal_for_recipient(item.recipient, index, directory)
+        if topics is not None:
+            parts.append(fastpath.adobe_part(principal, item, index, at, topics))
+            continue
         normalized = normalize_adobe([item], at, principal.sole_tenant)
         parts.append(Part(principal, normalized.envelopes, normalized.dead_letters, set(), index))
     return gated(Outcome(parts))

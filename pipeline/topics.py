@@ -167,19 +167,33 @@ def _activity_type_header(type_id: int) -> tuple[str, bytes]:
 
 
 def envelope_headers(envelope: Envelope) -> Headers:
-    # Runs once per event on the ingress' hot path: headers that repeat across events are built
-    # once and cached.
+    type_id = envelope.data.get("activityTypeId")
+    lead_activity = type(type_id) is int and envelope.stream is Stream.LEAD_ACTIVITY
+    return record_headers(
+        envelope.id,
+        envelope.time,
+        envelope.eventtype,
+        envelope.subject,
+        type_id if lead_activity else None,
+    )
+
+
+def record_headers(
+    ce_id: str, ce_time: str, eventtype: str, subject: str, activity_type_id: int | None
+) -> Headers:
+    """The headers of an envelope's record (``activity_type_id``: of a lead activity only).
+    Runs once per event on the ingress' hot path: headers that repeat across events are built
+    once and cached."""
     headers: Headers = (
         _CONTENT_TYPE_HEADER,
-        ("ce_id", envelope.id.encode()),
-        ("ce_time", envelope.time.encode()),
-        _event_type_header(envelope.eventtype),
+        ("ce_id", ce_id.encode()),
+        ("ce_time", ce_time.encode()),
+        _event_type_header(eventtype),
     )
-    if envelope.subject:
-        headers += (("ce_subject", envelope.subject.encode()),)
-    type_id = envelope.data.get("activityTypeId")
-    if type(type_id) is int and envelope.stream is Stream.LEAD_ACTIVITY:
-        headers += (_activity_type_header(type_id),)
+    if subject:
+        headers += (("ce_subject", subject.encode()),)
+    if activity_type_id is not None:
+        headers += (_activity_type_header(activity_type_id),)
     return headers
 
 

@@ -97,11 +97,23 @@ def parse_time(value: Any, field: str) -> datetime:
 _UTC_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z")
 
 
+def marketo_utc(value: str) -> str | None:
+    """``value`` normalized when it is a valid time in that UTC form; None when it is not in
+    that form or does not parse (``normalized_time`` then tells which)."""
+    match = _UTC_TIME.fullmatch(value)
+    if match is None:
+        return None
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return value if match.group(1) else f"{value[:-1]}.000Z"
+
+
 def normalized_time(value: Any, field: str) -> str:
-    moment = parse_time(value, field)
-    if isinstance(value, str) and (match := _UTC_TIME.fullmatch(value)):
-        return value if match.group(1) else f"{value[:-1]}.000Z"
-    return format_time(moment)
+    if isinstance(value, str) and (text := marketo_utc(value)) is not None:
+        return text
+    return format_time(parse_time(value, field))
 
 
 def event_time(candidates: list[tuple[str, Any]], received_at: str) -> str:

@@ -147,7 +147,7 @@ def first_string_arguments(packages: tuple[str, ...], callees: frozenset[str]) -
 
 DEAD_LETTER_CALLS = frozenset({"UnusableInput"})
 # Calls that turn a caught IngestError into a dead letter with the error's code as the reason.
-ERROR_TO_DEAD_LETTER_CALLS = frozenset({"whole_body_letter", "unusable"})
+ERROR_TO_DEAD_LETTER_CALLS = frozenset({"whole_body_letter", "unreadable", "unusable"})
 
 
 def _caught_names(handler: ast.ExceptHandler) -> list[str]:

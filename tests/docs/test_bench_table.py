@@ -17,9 +17,30 @@ REPORT: dict[str, Any] = {
     "smoke": False,
     "cores": 2,
     "envelope_bytes": 913.6,
-    "ceiling_a": {"records_per_s": 94612.4},
-    "ceiling_b": {"records_per_s": 132801.0},
+    "ceiling_a": {"records_per_s": 94612.4, "records_per_cpu_s": 61234.5},
+    "ceiling_b": {"records_per_s": 132801.0, "records_per_cpu_s": 125000.0},
     "summary": {
+        "per_cpu": [
+            {
+                "target": "ingress",
+                "shape": "direct-push",
+                "events_per_cpu_s": 90000.4,
+                "requests_per_cpu_s": 180.0,
+                "events_per_s": 45000.0,
+                "requests_per_s": 90.0,
+            },
+            {
+                "target": "kafka-hooks",
+                "shape": "adobe-single",
+                "events_per_cpu_s": 9000.0,
+                "requests_per_cpu_s": 9000.0,
+                "events_per_s": 4000.0,
+                "requests_per_s": 4000.0,
+            },
+        ],
+        "ratios": {
+            "direct-push": {"ratio": 0.72, "peer": "ceiling B", "goal": 0.7, "met": True},
+        },
         "shapes": {
             "direct-push": {
                 "label": "direct pushes of 500 activities",
@@ -46,13 +67,15 @@ REPORT: dict[str, Any] = {
 }
 
 EXPECTED = """\
-| measured | events/s | deliveries/s | p50 / p99 ms at half load | ÷ ceiling B | 5x load: shed | 5x load: p99 s | 5x load: peak RSS MB |
-|---|---:|---:|---:|---:|---:|---:|---:|
-| ceiling A: Kafka's ProducerPerformance, acks=all | 94,612 | — | — | — | — | — | — |
-| ceiling B: raw aiokafka batch path | 132,801 | — | — | — | — | — | — |
-| ingress: direct pushes of 500 activities | 22,800 | 46 | 26 / 35 | 0.17 | 69% | 1.0 | 239 |
-| ingress: Adobe I/O single events | 2,562 | 2,562 | — | 0.02 | — | — | — |
-| scoring worker: one process, median of 3 runs | 52,812 | — | — | — | — | — | — |
+| measured | events/CPU-s | requests/CPU-s | ÷ peer per CPU-s (goal) | events/s | deliveries/s | p50 / p99 ms at half load | ÷ ceiling B | 5x load: shed | 5x load: p99 s | 5x load: peak RSS MB |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| ceiling A: Kafka's ProducerPerformance, acks=all (whole JVM) | 61,234 | — | — | 94,612 | — | — | — | — | — | — |
+| ceiling B: raw aiokafka batch path | 125,000 | — | — | 132,801 | — | — | — | — | — | — |
+| ingress, closed loop: direct-push | 90,000 | 180 | 0.72 x ceiling B (≥ 0.7: met) | 45,000 | 90 | — | — | — | — | — |
+| kafka-hooks, closed loop: adobe-single | 9,000 | 9,000 | — | 4,000 | 4,000 | — | — | — | — | — |
+| ingress, open loop: direct pushes of 500 activities | — | — | — | 22,800 | 46 | 26 / 35 | 0.17 | 69% | 1.0 | 239 |
+| ingress, open loop: Adobe I/O single events | — | — | — | 2,562 | 2,562 | — | 0.02 | — | — | — |
+| scoring worker: one process, median of 3 runs | — | — | — | 52,812 | — | — | — | — | — | — |
 
 Envelopes of about 914 bytes; 2 cores."""  # noqa: E501
 

@@ -147,18 +147,22 @@ async def test_redrive_admits_only_what_the_gate_admits(ingress: Ingress) -> Non
 
 async def test_redrive_applies_the_depth_limit_and_the_gate(make_ingress: IngressFactory) -> None:
     """Finding 3: A's too-deep push with an activity naming B was dead-lettered, and redrive
-    then published it as B's event. Redrive now refuses it with the same depth limit, and with
-    the gate once the limit is raised."""
+    then published it as B's event. The ingress now refuses such a push at the door (the gate
+    reads the tenants it names without walking it), and so does redrive a dead letter that an
+    older ingress wrote, whether or not the depth limit would let it be walked."""
     ingress = await make_ingress(server=ServerSettings(host="127.0.0.1", port=0, max_json_depth=6))
     deep = activity_of(OTHER_MUNCHKIN) | {"extra": {"a": {"b": {"c": {"d": {}}}}}}
-    resp = await ingress.post_push(p.direct_push([deep]))
-    assert await resp.json() == {"accepted": 0, "deadlettered": 1}
-    kafka = KafkaSettings(bootstrap_servers=ingress.bootstrap)
+    body = p.direct_push([deep])
+    status, refusal = await answer(await ingress.post_push(body))
+    assert (status, refusal["error"]) == (403, "tenant_mismatch")
+    assert await ingress.total_published() == 0
 
+    await write_dead_letters(ingress, [(push_letter(body), f"push:{p.MUNCHKIN}")])
+    kafka = KafkaSettings(bootstrap_servers=ingress.bootstrap)
     same_limits = await redrive(
         kafka, ingress.topics, ingress.admission, RedriveFilter(p.MUNCHKIN), dry_run=False
     )
-    assert same_limits.still_unusable == {"too_deep": 1}
+    assert (same_limits.refused, same_limits.still_unusable) == ({"tenant_mismatch": 1}, {})
     raised = ingress.admission
     raised = type(raised)(raised.directory, type(raised.limits)(1 << 20, 32, 1000))
     with_more_depth = await redrive(

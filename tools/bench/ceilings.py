@@ -6,11 +6,16 @@
   ``pipeline/publish.py`` uses (``create_batch``/``send_batch`` per partition), ``acks=all``,
   idempotent, each batch filled up to the producer's batch size; no HTTP, no parsing, no
   normalizing, and the partitions are chosen (murmur2 of the key) before the clock starts.
+
+Each ceiling also reports its records per CPU-second: A over the whole JVM (its start-up
+included, so a lower bound), B over the measured window of this process, which does nothing
+else meanwhile.
 """
 
 import asyncio
 import contextlib
 import re
+import resource
 import shutil
 from collections import defaultdict
 from collections.abc import Sequence
@@ -88,6 +93,7 @@ async def ceiling_a(
         "--payload-file", str(payload_file),
         "--command-property", *producer_properties(kafka),
     ]  # fmt: skip
+    before = cpu_s(resource.RUSAGE_CHILDREN)
     proc = await asyncio.create_subprocess_exec(
         *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
@@ -101,7 +107,16 @@ async def ceiling_a(
     text = out.decode("utf-8", "replace")
     if proc.returncode != 0:
         raise CeilingFailed(f"ProducerPerformance exited {proc.returncode}:\n{text[-2000:]}")
-    return parse_perf(text)
+    result = parse_perf(text)
+    jvm_cpu_s = cpu_s(resource.RUSAGE_CHILDREN) - before
+    result["cpu_s"] = round(jvm_cpu_s, 3)
+    result["records_per_cpu_s"] = round(result["records"] / max(jvm_cpu_s, 1e-9), 1)
+    return result
+
+
+def cpu_s(who: int = resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 async def ensure_topics(bootstrap: str, topics: Sequence[Topic]) -> None:
@@ -170,18 +185,27 @@ async def ceiling_b(
         streams = by_partition(deliveries, partitions)
         counter = _Counter(monotonic() + warmup_s)
         end = counter.measure_from + duration_s
+        window = asyncio.create_task(_cpu_from(warmup_s))
         await asyncio.gather(
             *(_partition_loop(producer, tp, recs, end, counter) for tp, recs in streams.items())
         )
+        spent_s = cpu_s() - await window
     finally:
         await producer.stop()
     elapsed = monotonic() - counter.measure_from
     return {
         "records_per_s": counter.records / elapsed,
+        "cpu_s": round(spent_s, 3),
+        "records_per_cpu_s": round(counter.records / max(spent_s, 1e-9), 1),
         "batches_per_s": counter.batches / elapsed,
         "records_per_batch": counter.records / max(1, counter.batches),
         "partitions": len(streams),
     }
+
+
+async def _cpu_from(delay_s: float) -> float:
+    await asyncio.sleep(delay_s)
+    return cpu_s()
 
 
 class _Counter:

@@ -16,8 +16,9 @@ from tools.bench.workload import SHAPES
 from tools.simulate.settings import SimulatorConfigError, require_loopback
 
 HELP = (
-    "Ceiling A (ProducerPerformance), ceiling B (raw aiokafka), the ingress end to end and the"
-    " express sample under the same open-loop load, on one broker, in one run."
+    "Ceiling A (ProducerPerformance), ceiling B (raw aiokafka), the ingress end to end, the"
+    " express sample and @platformatic/kafka-hooks under the same closed-loop (wrk) and open-loop"
+    " load, on one broker, in one run; per CPU-second of each system's own processes."
 )
 
 
@@ -29,6 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--shapes", default=",".join(s.name for s in SHAPES), help="comma-separated shapes"
     )
     p.add_argument("--no-express", action="store_true", help="skip Adobe's express sample")
+    p.add_argument(
+        "--no-kafka-hooks", action="store_true", help="skip @platformatic/kafka-hooks (the peer)"
+    )
     p.add_argument("--no-workers", action="store_true", help="skip the workers' throughput")
     p.add_argument("--profile", action="store_true", help="py-spy the ingress (one extra step)")
 
@@ -45,6 +49,7 @@ def settings_from(args: argparse.Namespace) -> BenchSettings:
         out_dir=args.out,
         shapes=names,
         express=not args.no_express,
+        kafka_hooks=not args.no_kafka_hooks,
         profile=args.profile,
         workers=not args.no_workers,
     )

@@ -49,6 +49,9 @@ def _pair(first: str, second: str, spec: str) -> Callable[[Row], str]:
 
 COLUMNS: tuple[Column, ...] = (
     Column("measured", lambda row: str(row["what"]), align_right=False),
+    Column("events/CPU-s", _number("events_per_cpu_s", ",.0f")),
+    Column("requests/CPU-s", _number("requests_per_cpu_s", ",.0f")),
+    Column("÷ peer per CPU-s (goal)", lambda row: str(row.get("ratio") or MISSING)),
     Column("events/s", _number("events_per_s", ",.0f")),
     Column("deliveries/s", _number("deliveries_per_s", ",.0f")),
     Column("p50 / p99 ms at half load", _pair("p50_ms", "p99_ms", ".0f")),
@@ -60,22 +63,30 @@ COLUMNS: tuple[Column, ...] = (
 
 
 def rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One row per ceiling, per ingress delivery shape and per worker kind."""
+    """One row per ceiling, per system and shape under closed-loop load (per CPU-second), per
+    ingress delivery shape under open-loop load and per worker kind."""
     out: list[dict[str, Any]] = []
     for key, what in (
-        ("ceiling_a", "ceiling A: Kafka's ProducerPerformance, acks=all"),
+        ("ceiling_a", "ceiling A: Kafka's ProducerPerformance, acks=all (whole JVM)"),
         ("ceiling_b", "ceiling B: raw aiokafka batch path"),
     ):
         ceiling = report.get(key)
         if ceiling:
-            out.append({"what": what, "events_per_s": ceiling["records_per_s"]})
+            out.append(
+                {
+                    "what": what,
+                    "events_per_s": ceiling["records_per_s"],
+                    "events_per_cpu_s": ceiling.get("records_per_cpu_s"),
+                }
+            )
     summary = report.get("summary", {})
+    out += closed_rows(summary)
     for shape in summary.get("shapes", {}).values():
         over = shape.get("overload") or {}
         p99_ms = over.get("service_p99_ms")
         out.append(
             {
-                "what": f"ingress: {shape['label']}",
+                "what": f"ingress, open loop: {shape['label']}",
                 "events_per_s": shape["max_events_per_s"],
                 "deliveries_per_s": shape["max_deliveries_per_s"],
                 "p50_ms": shape.get("p50_at_half_ms"),
@@ -92,6 +103,28 @@ def rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
         median = f", median of {count} runs" if count > 1 else ""
         out.append(
             {"what": f"{kind} worker: one process{median}", "events_per_s": worker["events_per_s"]}
+        )
+    return out
+
+
+def closed_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    ratios = summary.get("ratios", {})
+    out = []
+    for run in summary.get("per_cpu", []):
+        goal = ratios.get(run["shape"]) if run["target"] == "ingress" else None
+        ratio = None
+        if goal and goal.get("ratio") is not None:
+            mark = "met" if goal["met"] else "missed"
+            ratio = f"{goal['ratio']:.2f} x {goal['peer']} (≥ {goal['goal']:.1f}: {mark})"
+        out.append(
+            {
+                "what": f"{run['target']}, closed loop: {run['shape']}",
+                "events_per_cpu_s": run["events_per_cpu_s"],
+                "requests_per_cpu_s": run["requests_per_cpu_s"],
+                "ratio": ratio,
+                "events_per_s": run["events_per_s"],
+                "deliveries_per_s": run["requests_per_s"],
+            }
         )
     return out
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from tools.bench.targets import Target, sample
+from tools.bench.targets import Sample, Target, sample
 from tools.bench.workload import Shape
 
 SAMPLE_EVERY_S = 0.2
@@ -46,6 +46,9 @@ class Step:
     cpu_percent: float
     rss_max_bytes: int
     events: int  # per delivery
+    # over the measured window (after the warm-up): the target's processes, and the generators'
+    cpu_s: float = 0.0
+    generator_cpu_percent: float = 0.0
 
     @property
     def ok_per_s(self) -> float:
@@ -54,6 +57,10 @@ class Step:
     @property
     def events_per_s(self) -> float:
         return float(self.result["events_ok"]) / float(self.result["duration_s"])
+
+    @property
+    def events_per_cpu_s(self) -> float:
+        return float(self.result["events_ok"]) / max(self.cpu_s, 1e-9)
 
     @property
     def failed(self) -> int:
@@ -76,6 +83,8 @@ class Step:
             "events_per_s": round(self.events_per_s, 1),
             "error_fraction": round(self.error_fraction, 4),
             "cpu_percent": round(self.cpu_percent, 1),
+            "events_per_cpu_s": round(self.events_per_cpu_s, 1),
+            "generator_cpu_percent": round(self.generator_cpu_percent, 1),
             "rss_max_mb": round(self.rss_max_bytes / 2**20, 1),
             **self.result,
         }
@@ -143,12 +152,28 @@ class LoadGenerators:
             proc.stdin.write(orjson.dumps(order) + b"\n")
             await proc.stdin.drain()
         pid = self.target.pid
-        first = sample(pid)
         async with PeakRss(pid) as rss:
+            window = asyncio.create_task(self._window(pid))
             results = [await self._read(proc) for proc in self.procs]
-        last = sample(pid)
-        cpu = 100 * (last.cpu_s - first.cpu_s) / max(1e-9, last.at - first.at)
-        return Step(phase, rate, merge(results), cpu, rss.peak, self.shape.events)
+            target, generators = await window
+        cpu = 100 * target.cpu_s / self.plan.duration_s
+        step = Step(phase, rate, merge(results), cpu, rss.peak, self.shape.events)
+        step.cpu_s = target.cpu_s
+        step.generator_cpu_percent = 100 * generators.cpu_s / self.plan.duration_s
+        return step
+
+    async def _window(self, pid: int) -> tuple[Sample, Sample]:
+        """CPU seconds of the target and of the generators over the measured window (the
+        requests due after the warm-up), taken on the same clock as the generators'."""
+        generators = [proc.pid for proc in self.procs]
+        await asyncio.sleep(self.plan.warmup_s)
+        first, first_gen = sample(pid), sample(*generators)
+        await asyncio.sleep(self.plan.duration_s)
+        last, last_gen = sample(pid), sample(*generators)
+        return (
+            Sample(last.at, last.cpu_s - first.cpu_s, last.rss_bytes),
+            Sample(last_gen.at, last_gen.cpu_s - first_gen.cpu_s, last_gen.rss_bytes),
+        )
 
 
 class PeakRss:
@@ -248,5 +273,6 @@ def describe(target: str, shape: Shape, step: Step) -> str:
         f"{target:>7} {shape.name:<12} {step.phase:<8} offered {step.offered_per_s:>8.1f}/s "
         f"ok {step.ok_per_s:>8.1f}/s ({step.events_per_s:>9,.0f} ev/s) "
         f"p50 {lat['p50']:>7.1f} p99 {lat['p99']:>7.1f} ms  err {step.error_fraction:6.1%} "
-        f"cpu {step.cpu_percent:5.1f}% rss {step.rss_max_bytes / 2**20:6.1f} MB"
+        f"cpu {step.cpu_percent:5.1f}% (load generators {step.generator_cpu_percent:5.1f}%) "
+        f"rss {step.rss_max_bytes / 2**20:6.1f} MB"
     )

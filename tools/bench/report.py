@@ -7,15 +7,14 @@ from typing import Any
 
 import orjson
 
+from tools.bench import headline
+from tools.bench.closed import ClosedRun
 from tools.bench.ramp import ShapeRun, Step
 from tools.bench.workers import TARGET_EVENTS_PER_S, WorkerRun, median_runs
 
 MB = 2**20
 TARGETS = {
-    "direct_push_events_per_s": 100_000,
-    "direct_push_vs_ceiling_b": 0.6,
-    "adobe_batch_deliveries_per_s": 3_000,
-    "adobe_single_deliveries_per_s": 3_000,
+    **{f"{g.shape}_per_cpu_s_vs_{g.peer}": g.at_least for g in headline.GOALS},
     "p99_at_half_ms": 50,
     "rss_mb": 200,
     "worker_events_per_s": TARGET_EVENTS_PER_S,
@@ -29,6 +28,7 @@ class BenchResult:
     ceiling_b: dict[str, Any] | None
     envelope_bytes: float
     runs: list[ShapeRun] = field(default_factory=list)
+    closed: list[ClosedRun] = field(default_factory=list)
     workers: list[WorkerRun] = field(default_factory=list)
     profiles: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
@@ -76,6 +76,7 @@ def summary(result: BenchResult) -> dict[str, Any]:
             "p99_at_half_ms": round(half.result["latency_ms"]["p99"], 2) if half else None,
             "p50_at_half_ms": round(half.result["latency_ms"]["p50"], 2) if half else None,
             "cpu_percent_at_max": round(max(s.cpu_percent for s in run.steps), 1),
+            "generator_cpu_percent_max": round(max(s.generator_cpu_percent for s in run.steps), 1),
             "vs_ceiling_b": _ratio(events, b),
             "vs_ceiling_a": _ratio(events, a),
             "express_max_deliveries_per_s": round(express.max_per_s, 1) if express else None,
@@ -93,6 +94,8 @@ def summary(result: BenchResult) -> dict[str, Any]:
         }
     return {
         "shapes": shapes,
+        "per_cpu": [r.row() for r in result.closed],
+        "ratios": headline.ratios(result.closed, result.ceiling_b),
         "workers": {r.kind: r.row() for r in median_runs(result.workers)},
         "checks": checks(result, shapes, b),
     }
@@ -100,14 +103,8 @@ def summary(result: BenchResult) -> dict[str, Any]:
 
 def checks(result: BenchResult, shapes: dict[str, Any], b: float | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    push = shapes.get("direct-push")
-    if push:
-        out["direct push >= 100,000 events/s"] = push["max_events_per_s"] >= 100_000
-        if b:
-            out["direct push >= 0.6 x ceiling B"] = push["max_events_per_s"] >= 0.6 * b
-    for name, label in (("adobe-batch", "Adobe batches"), ("adobe-single", "single events")):
-        if name in shapes:
-            out[f"{label} >= 3,000 deliveries/s"] = shapes[name]["max_deliveries_per_s"] >= 3000
+    for shape, g in headline.ratios(result.closed, result.ceiling_b).items():
+        out[f"{shape} per CPU-s >= {g['goal']:.1f} x {g['peer']}"] = g["met"]
     for name, s in shapes.items():
         if s["p99_at_half_ms"] is not None:
             out[f"{name} p99 <= 50 ms at half max"] = s["p99_at_half_ms"] <= 50
@@ -129,13 +126,16 @@ def table(result: BenchResult) -> str:
     a, b = result.ceiling_a, result.ceiling_b
     lines = [
         "datastreams bench" + (" (smoke: figures not meaningful)" if result.smoke else ""),
+        *headline.lines(result.closed, a, b),
+        "",
+        "  open loop (Python generators, rising rate), wall clock:",
         f"  ceiling A  ProducerPerformance, envelopes of ~{result.envelope_bytes:.0f} B, "
         f"acks=all: {_fmt(a['records_per_s'] if a else None, ',.0f')} records/s",
         f"  ceiling B  raw aiokafka batch path, same envelopes:           "
         f"{_fmt(b['records_per_s'] if b else None, ',.0f')} records/s",
         "",
         f"  {'shape':<32}{'max deliv/s':>12}{'events/s':>11}{'p50|p99 @half ms':>18}"
-        f"{'CPU%':>6}{'express/s':>11}{'÷B':>7}{'÷A':>7}{'÷expr':>7}"
+        f"{'CPU%':>6}{'gen%':>6}{'express/s':>11}{'÷B':>7}{'÷A':>7}{'÷expr':>7}"
         f"{'5x: shed':>10}{'p99 ms':>8}{'RSS MB':>8}",
     ]
     for shape in s["shapes"].values():
@@ -144,6 +144,7 @@ def table(result: BenchResult) -> str:
         lines.append(
             f"  {shape['label']:<32}{shape['max_deliveries_per_s']:>12,.1f}"
             f"{shape['max_events_per_s']:>11,.0f}{half:>18}{shape['cpu_percent_at_max']:>6.0f}"
+            f"{shape['generator_cpu_percent_max']:>6.0f}"
             f"{_fmt(shape['express_max_deliveries_per_s'], ',.1f'):>11}"
             f"{_fmt(shape['vs_ceiling_b']):>7}{_fmt(shape['vs_ceiling_a']):>7}"
             f"{_fmt(shape['vs_express']):>7}"

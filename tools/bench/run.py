@@ -1,5 +1,7 @@
-"""One benchmark run, all on one broker: ceilings A and B, then the ingress, then Adobe's express
-sample, each under the same rising open-loop load per shape; then the table, JSON and plot.
+"""One benchmark run, all on one broker: ceilings A and B, then the ingress, Adobe's express
+sample and ``@platformatic/kafka-hooks``, each first under closed-loop load (``wrk``: the per
+CPU-second figures) and then under the same rising open-loop load per shape; then the table, JSON
+and plot.
 
 The ceilings run first, while nothing else loads the machine; the ingress and the sample each
 run alone with their load generators. Topics are created under a fresh prefix and deleted at
@@ -17,12 +19,13 @@ from time import monotonic
 from aiohttp import web
 
 from pipeline.settings import TopicSettings
-from pipeline.topics import build_topics
+from pipeline.topics import Topic, build_topics
 from tools.bench import ceilings, profile, workers
+from tools.bench.closed import closed_loop
 from tools.bench.ramp import LoadGenerators, run_shape
 from tools.bench.report import BenchResult
 from tools.bench.settings import BenchSettings
-from tools.bench.targets import Ingress, SampleConsumer, Target, TargetFailed
+from tools.bench.targets import Ingress, KafkaHooks, SampleConsumer, Target, TargetFailed
 from tools.bench.workload import SHAPES, Shape, Workload, write_pool
 from tools.process import free_port
 from tools.simulate.signing import KeyServer, SigningKey
@@ -77,6 +80,8 @@ class Bench:
                 free_port(), out / "express.log", out / "express-bodies.log", self.env
             )
             await self._measure(express, result, profile_it=False)
+        if self.s.kafka_hooks:
+            await self._measure(await self._kafka_hooks(), result, profile_it=False)
         if self.s.workers:
             prefix = f"{self.prefix}-workers"
             repeats = self.s.worker_repeats
@@ -127,6 +132,13 @@ class Bench:
         )
         return result
 
+    async def _kafka_hooks(self) -> KafkaHooks:
+        topic = Topic(f"{self.prefix}-kafka-hooks", self.s.partitions, 1, {})
+        await ceilings.ensure_topics(self.s.bootstrap, [topic])
+        self.topic_names.append(topic.name)
+        log_path = self.s.out_dir / "kafka-hooks.log"
+        return KafkaHooks(free_port(), log_path, self.s.bootstrap, topic.name, self.env)
+
     def _topic_settings(self, name: str) -> TopicSettings:
         return TopicSettings(prefix=f"{self.prefix}-{name}", partitions=self.s.partitions)
 
@@ -155,14 +167,34 @@ class Bench:
             await target.stop()
             return
         try:
-            for shape in self.shapes:
+            for shape in (shape for shape in self.shapes if target.takes(shape.name)):
                 pool = self.pools[shape.name]
+                await self._closed(target, shape, result)
                 run = await run_shape(pool, target, shape, self.s.plan, self.report)
                 result.runs.append(run)
                 if profile_it:
                     result.profiles[shape.name] = await self._profile(target, shape, run.max_per_s)
         finally:
             await target.stop()
+
+    async def _closed(self, target: Target, shape: Shape, result: BenchResult) -> None:
+        closed = self.s.closed
+        try:
+            run = await closed_loop(
+                self.pools[shape.name], target, shape, self.s.out_dir,
+                connections=closed.connections, seconds=closed.seconds, warmup_s=closed.warmup_s,
+            )  # fmt: skip
+        except TargetFailed as exc:
+            result.problems.append(f"closed loop {target.name} {shape.name}: {exc}")
+            return
+        result.closed.append(run)
+        row = run.row()
+        self.report(
+            f"{target.name:>11} {shape.name:<12} closed   {row['events_per_cpu_s']:>10,.0f} events"
+            f"/CPU-s {row['requests_per_cpu_s']:>9,.0f} requests/CPU-s; "
+            f"{row['events_per_s']:>9,.0f} events/s at CPU {row['cpu_percent']:.0f}% "
+            f"(wrk {row['generator_cpu_percent']:.0f}%), p99 {row['p99_ms']:.1f} ms"
+        )
 
     async def _profile(self, target: Target, shape: Shape, max_per_s: float) -> dict[str, object]:
         out = self.s.out_dir / f"profile-{shape.name}.txt"

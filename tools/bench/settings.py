@@ -31,6 +31,19 @@ SMOKE_PLAN = StepPlan(
 
 
 @dataclass(frozen=True)
+class ClosedPlan:
+    """The closed-loop run of each target and shape (``wrk``)."""
+
+    connections: int
+    seconds: float
+    warmup_s: float
+
+
+FULL_CLOSED = ClosedPlan(connections=32, seconds=6 * SECONDS, warmup_s=1 * SECONDS)
+SMOKE_CLOSED = ClosedPlan(connections=4, seconds=1 * SECONDS, warmup_s=0)
+
+
+@dataclass(frozen=True)
 class PoolSizes:
     direct_push: int
     adobe_batch: int
@@ -51,6 +64,7 @@ class BenchSettings:
     smoke: bool = False
     shapes: tuple[str, ...] = tuple(s.name for s in SHAPES)
     express: bool = True
+    kafka_hooks: bool = True  # @platformatic/kafka-hooks, the single-event peer
     profile: bool = False  # py-spy on the ingress during an extra step per shape
     seed: int = 7
     tenants: int = 4
@@ -58,6 +72,7 @@ class BenchSettings:
     kafka: KafkaSettings = field(default_factory=KafkaSettings)  # the ingress' producer defaults
     partitions: int = 6
     plan: StepPlan = FULL_PLAN
+    closed: ClosedPlan = FULL_CLOSED
     pools: PoolSizes = PoolSizes(direct_push=24, adobe_batch=256, adobe_single=512)
     ceiling_a_records: int = 400_000
     ceiling_b_s: float = 6 * SECONDS
@@ -75,6 +90,7 @@ def smoke(settings: BenchSettings) -> BenchSettings:
         smoke=True,
         shapes=settings.shapes,
         express=settings.express,
+        kafka_hooks=settings.kafka_hooks,
         profile=False,
         seed=settings.seed,
         tenants=2,
@@ -82,6 +98,7 @@ def smoke(settings: BenchSettings) -> BenchSettings:
         kafka=settings.kafka,
         partitions=3,
         plan=SMOKE_PLAN,
+        closed=SMOKE_CLOSED,
         pools=PoolSizes(direct_push=3, adobe_batch=16, adobe_single=32),
         ceiling_a_records=20_000,
         ceiling_b_s=1 * SECONDS,

