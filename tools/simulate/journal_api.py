@@ -14,34 +14,20 @@
 can make the upstream fail exactly when it wants.
 """
 
-import re
 import secrets
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 import orjson
 from aiohttp import web
 
+from ingest.recover.durations import parse_seek
 from tools.simulate.upstream import Journal, JournalEntry, Upstream
 
 MAX_PAGE_BYTES = 1_500_000  # 1.5 MB, whatever the limit
 DEFAULT_LIMIT = 100
 IMS_PATH = "/ims/token/v3"
-_DURATION = re.compile(
-    r"-P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
-)
-
-
-def parse_seek(text: str) -> timedelta | None:
-    match = _DURATION.match(text)
-    if match is None or not any(match.groupdict().values()):
-        return None
-    parts = {k: float(v) for k, v in match.groupdict().items() if v}
-    return timedelta(
-        days=parts.get("d", 0), hours=parts.get("h", 0), minutes=parts.get("m", 0)
-    ) + timedelta(seconds=parts.get("s", 0))
 
 
 def position(entry: JournalEntry) -> str:
