@@ -94,10 +94,12 @@ class Upstream:
         self.journals = {t.client_id: Journal(t) for t in tenants}
         self.logs: dict[str, list[LoggedActivity]] = {t.munchkin_id: [] for t in tenants}
         self.tenants = {t.munchkin_id: t for t in tenants}
+        self.generated: list[SimEvent] = []  # in order, whatever became of them
         self._seq = 0
 
     def record(self, event: SimEvent, via: str) -> None:
         now = self.clock()
+        self.generated.append(event)
         tenant = self.tenants[event.tenant]
         if via == "adobe-io":
             self._seq += 1

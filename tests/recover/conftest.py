@@ -1,0 +1,155 @@
+"""The recovery tests' upstreams: the simulator's journal and Marketo API on 127.0.0.1, a switch
+that takes the ingress down and up, and ingress settings that name both."""
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from ingest.recover.context import Context
+from ingest.recover.settings import JournalRegistration, RecoverySettings
+from ingest.secrets import ApiToken
+from ingest.settings import LimitSettings, Settings
+from ingest.tenant_settings import Tenant
+from pipeline.config import Secret
+from pipeline.marketo.settings import MarketoInstance
+from tests.conftest import Ingress, IngressFactory
+from tools.simulate.journal_api import IMS_PATH
+from tools.simulate.tenants import SimTenant, make_tenants
+from tools.simulate.upstream import Upstream
+from tools.simulate.upstream_app import UpstreamApis, identity_url, rest_url
+
+
+@dataclass
+class Upstreams:
+    apis: UpstreamApis
+    url: str
+    tenants: tuple[SimTenant, ...]
+
+    @property
+    def upstream(self) -> Upstream:
+        return self.apis.upstream
+
+    def journal(self, tenant: SimTenant, **changes: Any) -> JournalRegistration:
+        return JournalRegistration(
+            name=f"reg-{tenant.munchkin_id}",
+            url=self.apis.journal_url(self.url, tenant),
+            org_id=tenant.ims_org,
+            client_id=tenant.client_id,
+            client_secret=Secret(tenant.client_secret),
+            ims_url=self.url + IMS_PATH,
+            **{"limit": 50, **changes},
+        )
+
+    def marketo(self, tenant: SimTenant, **changes: Any) -> MarketoInstance:
+        return MarketoInstance(
+            munchkin_id=tenant.munchkin_id,
+            identity_url=identity_url(self.url, tenant),
+            rest_url=rest_url(self.url, tenant),
+            client_id=tenant.rest_client_id,
+            client_secret=Secret(tenant.rest_client_secret),
+            **{"rate_share": 1.0, "quota_share": 1.0, **changes},
+        )
+
+
+UpstreamsFactory = Callable[..., "Any"]
+
+
+@pytest.fixture
+async def upstreams() -> AsyncIterator[Callable[..., Any]]:
+    servers: list[TestServer] = []
+
+    async def start(tenants: Sequence[SimTenant], **upstream: Any) -> Upstreams:
+        apis = UpstreamApis(Upstream(tenants, **upstream))
+        server = TestServer(apis.app(), host="127.0.0.1")
+        await server.start_server()
+        servers.append(server)
+        return Upstreams(apis, str(server.make_url("")).rstrip("/"), tuple(tenants))
+
+    yield start
+    for server in servers:
+        await server.close()
+
+
+def sim_tenants(count: int = 2, seed: int = 16) -> tuple[SimTenant, ...]:
+    return make_tenants(count, seed)
+
+
+FAST = RecoverySettings(retry_initial_s=0.05, retry_max_s=0.5, max_retry_after_s=0.2)
+
+
+async def recovery_ingress(
+    make_ingress: IngressFactory, ups: Upstreams, **overrides: Any
+) -> Ingress:
+    """An ingress that admits the simulator's tenants, with a [[journal]] and a [[marketo]] for
+    each of them."""
+    tenants = tuple(
+        Tenant(t.munchkin_id, (ApiToken.from_plain(t.token),), t.client_id) for t in ups.tenants
+    )
+    return await make_ingress(
+        tenants=tenants,
+        limits=LimitSettings(events_per_s=1e6, events_burst=10**6, deliveries_per_s=1e5),
+        journal=tuple(ups.journal(t) for t in ups.tenants),
+        marketo=tuple(ups.marketo(t) for t in ups.tenants),
+        recovery=overrides.pop("recovery", FAST),
+        **overrides,
+    )
+
+
+def context(settings: Settings) -> Context:
+    return Context.of(settings)
+
+
+@dataclass
+class Switch:
+    """A stand-in for the load balancer in front of the ingress: forwards while up, answers 503
+    while down (the upstreams retry a 503, and give up after their horizon)."""
+
+    target: str
+    up: bool = True
+    refused: int = 0
+    session: aiohttp.ClientSession | None = field(default=None, repr=False)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._forward)
+        return app
+
+    async def _forward(self, request: web.Request) -> web.Response:
+        if not self.up:
+            self.refused += 1
+            return web.Response(status=503)
+        if self.session is None:
+            self.session = aiohttp.ClientSession()
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host",)}
+        async with self.session.request(
+            request.method,
+            self.target + request.path_qs,
+            data=await request.read(),
+            headers=headers,
+        ) as resp:
+            body = await resp.read()
+            kept = {"Content-Type": resp.headers.get("Content-Type", "text/plain")}
+            return web.Response(status=resp.status, body=body, headers=kept)
+
+
+@pytest.fixture
+async def switch() -> AsyncIterator[Callable[[str], Any]]:
+    started: list[tuple[TestServer, Switch]] = []
+
+    async def start(target: str) -> tuple[Switch, str]:
+        sw = Switch(target)
+        server = TestServer(sw.app(), host="127.0.0.1")
+        await server.start_server()
+        started.append((server, sw))
+        return sw, str(server.make_url("")).rstrip("/")
+
+    yield start
+    for server, sw in started:
+        await server.close()
+        if sw.session is not None:
+            await sw.session.close()
