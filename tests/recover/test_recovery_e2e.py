@@ -61,6 +61,10 @@ def generated(ups: Upstreams) -> tuple[set[str], set[str]]:
     return adobe, push
 
 
+def deleted_leads(ups: Upstreams) -> set[str]:
+    return {e.id for e in ups.upstream.generated if e.doc.get("activityTypeId") == DELETE_LEAD}
+
+
 async def simulate_with_outage(
     ingress: Ingress, ups: Upstreams, signer: Signer, switch: Any
 ) -> Any:
@@ -183,12 +187,10 @@ async def test_the_journal_and_the_backfill_restore_exactly_what_the_push_droppe
         await worker.wait_seen(sum(after.values()))
         again, _ = await rest_backfill(Context.of(ingress.settings), started, skip_present=False)
         overlap = again.published
-        assert overlap >= len(push_ids - {e.id for e in ups.upstream.generated
-                                          if e.doc.get("activityTypeId") == DELETE_LEAD})  # fmt: skip
+        assert overlap >= len(push_ids - deleted_leads(ups))
         await worker.wait_seen(sum(after.values()) + overlap)
         assert worker.count("duplicate") >= overlap
-    alerts = Counter(
-        dict(r.headers)["ce_id"].decode() for r in await read_topic(ingress.bootstrap, f"{prefix}.alerts")
-    )  # fmt: skip
+    fired = await read_topic(ingress.bootstrap, f"{prefix}.alerts")
+    alerts = Counter(dict(r.headers)["ce_id"].decode() for r in fired)
     assert not alerts or max(alerts.values()) == 1
     print(f"duplicates republished {overlap}, duplicate effects 0 ({sum(alerts.values())} alerts)")
