@@ -91,7 +91,8 @@ def bulk_record(row: Mapping[str, str]) -> dict[str, Any]:
     ``activityLogItemId``; its id, type and the rest are the push's."""
     record: dict[str, Any] = {}
     for name, text in row.items():
-        if text == "" or name == "attributes":
+        # An empty number column is an absent field; an empty text column is an empty text.
+        if name == "attributes" or (text == "" and name in _NUMBERS):
             continue
         record[name] = int(text) if name in _NUMBERS and text.lstrip("-").isdigit() else text
     raw = row.get("attributes") or "{}"
