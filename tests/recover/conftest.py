@@ -1,8 +1,11 @@
 """The recovery tests' upstreams: the simulator's journal and Marketo API on 127.0.0.1, a switch
 that takes the ingress down and up, and ingress settings that name both."""
 
+import asyncio
+import io
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -10,13 +13,21 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from ingest.gate import Principal
+from ingest.recover.backfill import Backfill, BackfillReport, plan
 from ingest.recover.context import Context
+from ingest.recover.journal import JournalClient
+from ingest.recover.journal_run import JournalReport, JournalRun, JournalStart, cursor_key
+from ingest.recover.progress import Progress
 from ingest.recover.settings import JournalRegistration, RecoverySettings
 from ingest.secrets import ApiToken
 from ingest.settings import LimitSettings, Settings
+from ingest.streams.rest_activity import ActivityCatalog
 from ingest.tenant_settings import Tenant
 from pipeline.config import Secret
+from pipeline.marketo.client import MarketoClient
 from pipeline.marketo.settings import MarketoInstance
+from pipeline.publish import Publisher
 from tests.conftest import Ingress, IngressFactory
 from tools.simulate.journal_api import IMS_PATH
 from tools.simulate.tenants import SimTenant, make_tenants
@@ -153,3 +164,64 @@ async def switch() -> AsyncIterator[Callable[[str], Any]]:
         await server.close()
         if sw.session is not None:
             await sw.session.close()
+
+
+async def run_journal(
+    ctx: Context,
+    registration: JournalRegistration,
+    start: JournalStart,
+    *,
+    present_since_s: float | None = None,
+    stop: asyncio.Event | None = None,
+) -> JournalReport:
+    """One registration's run as ``datastreams journal`` makes it, from its stored cursor."""
+    key = cursor_key(registration.name)
+    stored = (await ctx.cursors.load(key)).get(key)
+    async with ctx.publisher() as publisher, aiohttp.ClientSession() as session:
+        tenants = ctx.admission.directory.munchkins_by_client[registration.client_id]
+        run = JournalRun(
+            JournalClient(session, registration),
+            Principal.adobe(registration.client_id, tenants),
+            await ctx.sink(publisher, present_since_s),
+            ctx.cursors,
+            ctx.admission.limits,
+            ctx.metrics,
+            ctx.backoff(forever=start.follow),
+            0.1,
+            stop or asyncio.Event(),
+        )
+        return await run.run(start, stored)
+
+
+async def run_backfill(
+    ctx: Context,
+    instance: MarketoInstance,
+    since: datetime,
+    *,
+    until: datetime | None = None,
+    skip_present: bool = True,
+    publisher_of: Callable[[Publisher], Any] = lambda p: p,
+    client: MarketoClient | None = None,
+) -> BackfillReport:
+    """One instance's run as ``datastreams backfill marketo`` makes it, resuming its cursors."""
+    async with ctx.publisher() as publisher, aiohttp.ClientSession() as session:
+        client = client or MarketoClient(session, instance)
+        catalog = ActivityCatalog.from_types(await client.activity_types())
+        sink = await ctx.sink(publisher_of(publisher), since.timestamp() if skip_present else None)
+        run = Backfill(
+            client,
+            Principal.rest(instance.munchkin_id),
+            sink,
+            ctx.cursors,
+            ctx.metrics,
+            ctx.backoff(forever=False),
+            Progress("test", io.StringIO()),
+            since,
+            until,
+            bulk_poll_s=0.05,
+            catalog=catalog,
+        )
+        end = until or datetime.now(UTC)
+        bulk_after = timedelta(seconds=ctx.settings.recovery.bulk_after_s)
+        parts = plan(tuple(catalog.names), since, end, bulk_after)
+        return await run.run(parts, await ctx.cursors.load(f"marketo:{instance.munchkin_id}:"))
