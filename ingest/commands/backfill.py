@@ -11,7 +11,7 @@ import aiohttp
 
 from ingest.commands.settings import settings_or_exit_code
 from ingest.gate import Principal
-from ingest.recover.backfill import Backfill, Part, estimated_calls, plan
+from ingest.recover.backfill import Backfill, Part, catalog_of, estimated_calls, plan
 from ingest.recover.context import Context
 from ingest.recover.progress import Progress
 from ingest.recover.scan import scan
@@ -89,7 +89,7 @@ async def _one(ctx: Context, instance: MarketoInstance, args: argparse.Namespace
             type_ids = recovery.activity_type_ids or None
         catalog = ActivityCatalog()
         if not args.dry_run:
-            catalog = ActivityCatalog.from_types(await client.activity_types())
+            catalog = await catalog_of(client, ctx.backoff(forever=False))
         ids = type_ids or tuple(catalog.names) or tuple(standard_names())
         parts = plan(ids, args.since, end, timedelta(seconds=recovery.bulk_after_s))
         if args.dry_run:

@@ -75,6 +75,12 @@ def estimated_calls(parts: list[Part], activities: int) -> int:
     return calls
 
 
+async def catalog_of(client: MarketoClient, backoff: Backoff) -> ActivityCatalog:
+    """The instance's own activity types, retried like every other call."""
+    types = await retrying(client.activity_types, backoff, f"Marketo {client.instance.munchkin_id}")
+    return ActivityCatalog.from_types(types)
+
+
 @dataclass
 class BackfillReport:
     pages: int = 0

@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from ingest.gate import Principal
-from ingest.recover.backfill import Backfill, BackfillReport, plan
+from ingest.recover.backfill import Backfill, BackfillReport, catalog_of, plan
 from ingest.recover.context import Context
 from ingest.recover.journal import JournalClient
 from ingest.recover.journal_run import JournalReport, JournalRun, JournalStart, cursor_key
@@ -22,7 +22,6 @@ from ingest.recover.progress import Progress
 from ingest.recover.settings import JournalRegistration, RecoverySettings
 from ingest.secrets import ApiToken
 from ingest.settings import LimitSettings, Settings
-from ingest.streams.rest_activity import ActivityCatalog
 from ingest.tenant_settings import Tenant
 from pipeline.config import Secret
 from pipeline.marketo.client import MarketoClient
@@ -206,7 +205,7 @@ async def run_backfill(
     """One instance's run as ``datastreams backfill marketo`` makes it, resuming its cursors."""
     async with ctx.publisher() as publisher, aiohttp.ClientSession() as session:
         client = client or MarketoClient(session, instance)
-        catalog = ActivityCatalog.from_types(await client.activity_types())
+        catalog = await catalog_of(client, ctx.backoff(forever=False))
         sink = await ctx.sink(publisher_of(publisher), since.timestamp() if skip_present else None)
         run = Backfill(
             client,
