@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--registration", help="a [[journal]] name (default: all of them)")
     parser.add_argument("--follow", action="store_true", help="keep pulling (replaces the webhook)")
     start = parser.add_mutually_exclusive_group()
-    start.add_argument("--seek", help="start this far back, e.g. -PT30H (ISO 8601 duration)")
+    start.add_argument("--seek", help="start this far back, e.g. --seek=-PT30H (ISO 8601 duration)")
     start.add_argument("--since", help="start after this journal position, or at this time")
     parser.add_argument(
         "--all",
@@ -105,11 +105,11 @@ async def _main(ctx: Context, chosen: list[JournalRegistration], args: argparse.
         print(f"datastreams journal: {start}")
         return 2
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     recovery = ctx.settings.recovery
-    if args.follow:
+    if args.follow:  # a bounded run ends by itself; a follower ends on SIGTERM, between pages
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
         start_http_server(recovery.metrics_port, recovery.metrics_host, ctx.metrics.registry)
     runs = [_one(ctx, r, start, args.skip_present, stop) for r in chosen]
     results = await asyncio.gather(*runs, return_exceptions=True)

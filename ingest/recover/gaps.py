@@ -70,7 +70,7 @@ def commands(
     name = registrations.get(gap.tenant)
     if name is not None and now - gap.start < JOURNAL_KEEPS:
         seek = as_seek(now - gap.start + SEEK_MARGIN)
-        found.append(f"datastreams journal --registration {name} --seek {seek}")
+        found.append(f"datastreams journal --registration {name} --seek={seek}")
     if gap.stream == Stream.LEAD_ACTIVITY.value and gap.tenant in set(instances):
         found.append(
             f"datastreams backfill marketo --tenant {gap.tenant} "

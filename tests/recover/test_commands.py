@@ -1,0 +1,99 @@
+"""The three commands as an operator runs them: a TOML file, ``datastreams journal``,
+``backfill marketo --dry-run`` (which calls nothing) and ``gaps`` with its recovery commands."""
+
+import argparse
+import asyncio
+import importlib
+import random
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ingest.cli import COMMANDS, parser_for
+from tests.recover.conftest import Upstreams, sim_tenants
+from tools.simulate.events import EventFactory
+from tools.simulate.tenants import tenants_toml
+
+
+def config(ups: Upstreams, bootstrap: str, path: Path) -> Path:
+    lines = [
+        "[kafka]",
+        f'bootstrap_servers = "{bootstrap}"',
+        "[topics]",
+        f'prefix = "cmd-{uuid.uuid4().hex[:8]}"',
+        "partitions = 2",
+        "[recovery]",
+        "retry_initial_seconds = 0.05",
+        "max_retry_after_seconds = 0.1",
+        tenants_toml(ups.tenants),
+    ]
+    for tenant in ups.tenants:
+        j, m = ups.journal(tenant), ups.marketo(tenant)
+        lines += [
+            "[[journal]]",
+            f'name = "{j.name}"',
+            f'url = "{j.url}"',
+            f'org_id = "{j.org_id}"',
+            f'client_id = "{j.client_id}"',
+            f'client_secret = "{tenant.client_secret}"',
+            f'ims_url = "{j.ims_url}"',
+            "[[marketo]]",
+            f'munchkin_id = "{m.munchkin_id}"',
+            f'identity_url = "{m.identity_url}"',
+            f'rest_url = "{m.rest_url}"',
+            f'client_id = "{m.client_id}"',
+            f'client_secret = "{tenant.rest_client_secret}"',
+        ]
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    return path
+
+
+def command(argv: list[str], env: dict[str, str]) -> int:
+    args: argparse.Namespace = parser_for(argv).parse_args(argv)
+    code: int = importlib.import_module(COMMANDS[args.command]).run(args, env)
+    return code
+
+
+@pytest.fixture
+async def setup(
+    upstreams: Any, kafka_bootstrap: str, tmp_path: Path
+) -> tuple[Upstreams, dict[str, str]]:
+    ups = await upstreams(sim_tenants())
+    factory = EventFactory(random.Random(9), ups.tenants, lambda: datetime.now(UTC), 40)
+    for tenant in ups.tenants:
+        for _ in range(20):
+            ups.upstream.record(factory.adobe_event(tenant), "adobe-io")
+            ups.upstream.record(factory.activity(tenant), "direct-push")
+    env = {"DATASTREAMS_CONFIG": str(config(ups, kafka_bootstrap, tmp_path / "ds.toml"))}
+    return ups, env
+
+
+async def test_the_commands_recover_and_report(
+    setup: tuple[Upstreams, dict[str, str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    ups, env = setup
+    assert await _in_thread(["journal", "--seek=-PT1H"], env) == 0
+    out = capsys.readouterr().out
+    assert out.count("published 20,") == 2, out
+
+    assert await _in_thread(["backfill", "marketo", "--since", "2020-01-01", "--dry-run"], env) == 0
+    out = capsys.readouterr().out
+    assert "bulk:" in out  # six years: the bulk extract
+    assert "cost: about" in out
+    assert ups.apis.marketo.token_grants == 0  # a dry run calls nothing
+
+    assert await _in_thread(["gaps", "--threshold", "0.01"], env) == 0
+    out = capsys.readouterr().out
+    assert "datastreams journal --registration reg-" in out
+    assert "--seek=-PT" in out
+    assert "datastreams backfill marketo --tenant" in out
+
+    assert await _in_thread(["journal", "--seek", "yesterday"], env) == 2
+
+
+async def _in_thread(argv: list[str], env: dict[str, str]) -> int:
+    """Each command runs its own event loop (asyncio.run), as from the shell."""
+    return await asyncio.to_thread(command, argv, env)
