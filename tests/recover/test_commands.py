@@ -16,6 +16,7 @@ from ingest.cli import COMMANDS, parser_for
 from tests.recover.conftest import Upstreams, sim_tenants
 from tools.simulate.events import EventFactory
 from tools.simulate.tenants import tenants_toml
+from tools.simulate.upstream_app import recovery_toml
 
 
 def config(ups: Upstreams, bootstrap: str, path: Path) -> Path:
@@ -30,23 +31,7 @@ def config(ups: Upstreams, bootstrap: str, path: Path) -> Path:
         "max_retry_after_seconds = 0.1",
         tenants_toml(ups.tenants),
     ]
-    for tenant in ups.tenants:
-        j, m = ups.journal(tenant), ups.marketo(tenant)
-        lines += [
-            "[[journal]]",
-            f'name = "{j.name}"',
-            f'url = "{j.url}"',
-            f'org_id = "{j.org_id}"',
-            f'client_id = "{j.client_id}"',
-            f'client_secret = "{tenant.client_secret}"',
-            f'ims_url = "{j.ims_url}"',
-            "[[marketo]]",
-            f'munchkin_id = "{m.munchkin_id}"',
-            f'identity_url = "{m.identity_url}"',
-            f'rest_url = "{m.rest_url}"',
-            f'client_id = "{m.client_id}"',
-            f'client_secret = "{tenant.rest_client_secret}"',
-        ]
+    lines.append(recovery_toml(ups.apis, ups.url))
     path.write_text("\n".join(lines) + "\n", "utf-8")
     return path
 
