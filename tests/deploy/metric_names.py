@@ -1,8 +1,8 @@
 """Which metric names the code really exports, and which names a PromQL expression uses.
 
 The exported names come from the real registries (``IngestMetrics.create()``,
-``WorkerMetrics.create()``, ``RecoveryMetrics.create()``), expanded the way Prometheus exposes each type, so a rule or a panel
-that names a metric the code does not have is caught.
+``WorkerMetrics.create()``, ``RecoveryMetrics.create()``), expanded the way Prometheus exposes
+each type, so a rule or a panel that names a metric the code does not have is caught.
 """
 
 import re
