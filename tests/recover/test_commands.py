@@ -4,8 +4,10 @@
 import argparse
 import asyncio
 import importlib
+import logging
 import random
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,17 @@ def command(argv: list[str], env: dict[str, str]) -> int:
     args: argparse.Namespace = parser_for(argv).parse_args(argv)
     code: int = importlib.import_module(COMMANDS[args.command]).run(args, env)
     return code
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """The commands set up the process' logging (a handler on this test's stderr); the next
+    tests get pytest's back."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture
