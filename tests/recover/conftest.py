@@ -3,6 +3,7 @@ that takes the ingress down and up, and ingress settings that name both."""
 
 import asyncio
 import io
+import random
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,7 @@ from pipeline.marketo.client import MarketoClient
 from pipeline.marketo.settings import MarketoInstance
 from pipeline.publish import Publisher
 from tests.conftest import Ingress, IngressFactory
+from tools.simulate.events import EventFactory
 from tools.simulate.journal_api import IMS_PATH
 from tools.simulate.tenants import SimTenant, make_tenants
 from tools.simulate.upstream import Upstream
@@ -224,3 +226,26 @@ async def run_backfill(
         bulk_after = timedelta(seconds=ctx.settings.recovery.bulk_after_s)
         parts = plan(tuple(catalog.names), since, end, bulk_after)
         return await run.run(parts, await ctx.cursors.load(f"marketo:{instance.munchkin_id}:"))
+
+
+def generate(ups: Upstreams, count: int, via: str, seed: int) -> list[str]:
+    """``count`` events of the first tenant, kept by its upstreams as if pushed by ``via``
+    (``adobe-io``: its journal, and its activity log for Lead Activity; ``direct-push``: its
+    activity log); their envelope ids."""
+    tenant = ups.tenants[0]
+    factory = EventFactory(random.Random(seed), ups.tenants, lambda: datetime.now(UTC), 40)
+    make = factory.adobe_event if via == "adobe-io" else factory.activity
+    events = [make(tenant) for _ in range(count)]
+    for event in events:
+        ups.upstream.record(event, via)
+    return [e.id for e in events]
+
+
+async def prepared(
+    make_ingress: IngressFactory, upstreams: Any, count: int, via: str, seed: int = 7
+) -> tuple[Upstreams, list[str], Context]:
+    """Upstreams holding ``count`` events, and an ingress configuration to recover them with."""
+    ups = await upstreams(sim_tenants())
+    ids = generate(ups, count, via, seed)
+    ingress = await recovery_ingress(make_ingress, ups)
+    return ups, ids, context(ingress.settings)

@@ -3,7 +3,6 @@ killed between a page's events and its cursor resumes with no gap and nothing tw
 607 and this process' own quota share stop a run that a later one finishes; expired tokens and
 the concurrency limit are retried; a long range goes through the bulk extract."""
 
-import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,13 +14,13 @@ from tests.conftest import IngressFactory
 from tests.pipeline.workers.harness import read_topic
 from tests.recover.conftest import (
     FAST,
-    Upstreams,
     context,
+    generate,
+    prepared,
     recovery_ingress,
     run_backfill,
     sim_tenants,
 )
-from tools.simulate.events import EventFactory
 from tools.simulate.upstream import DELETE_LEAD
 
 
@@ -44,15 +43,6 @@ class DiesBeforeCursor:
         await self.publisher.publish(records)
 
 
-def activities(ups: Upstreams, count: int, seed: int = 7) -> list[str]:
-    tenant = ups.tenants[0]
-    factory = EventFactory(random.Random(seed), ups.tenants, lambda: datetime.now(UTC), 40)
-    events = [factory.activity(tenant) for _ in range(count)]
-    for event in events:
-        ups.upstream.record(event, "direct-push")
-    return [e.id for e in events]
-
-
 async def counts_on(ctx: Any) -> dict[str, int]:
     found: dict[str, int] = {}
     for r in await read_topic(ctx.settings.kafka.bootstrap_servers, ctx.topics.lead_activity.name):
@@ -67,10 +57,7 @@ SINCE = timedelta(minutes=5)
 async def test_a_backfill_killed_midway_resumes_from_its_cursor(
     make_ingress: IngressFactory, upstreams: Any
 ) -> None:
-    ups = await upstreams(sim_tenants())
-    ids = activities(ups, 700)
-    ingress = await recovery_ingress(make_ingress, ups)
-    ctx = context(ingress.settings)
+    ups, ids, ctx = await prepared(make_ingress, upstreams, 700, "direct-push")
     instance, since = ctx.settings.marketo[0], datetime.now(UTC) - SINCE
     try:
         await run_backfill(ctx, instance, since, publisher_of=lambda p: DiesBeforeCursor(p, 4))
@@ -94,10 +81,7 @@ async def test_a_backfill_killed_midway_resumes_from_its_cursor(
 async def test_quota_exhaustion_stops_with_the_cursor_kept(
     make_ingress: IngressFactory, upstreams: Any
 ) -> None:
-    ups = await upstreams(sim_tenants())
-    ids = activities(ups, 400)
-    ingress = await recovery_ingress(make_ingress, ups)
-    ctx = context(ingress.settings)
+    ups, ids, ctx = await prepared(make_ingress, upstreams, 400, "direct-push")
     since = datetime.now(UTC) - SINCE
     ups.apis.marketo.daily_quota = 6  # Marketo's 607 after six calls
     instance = ctx.settings.marketo[0]
@@ -119,10 +103,7 @@ async def test_quota_exhaustion_stops_with_the_cursor_kept(
 async def test_expired_tokens_and_the_concurrency_limit_are_retried(
     make_ingress: IngressFactory, upstreams: Any
 ) -> None:
-    ups = await upstreams(sim_tenants())
-    ids = activities(ups, 100)
-    ingress = await recovery_ingress(make_ingress, ups)
-    ctx = context(ingress.settings)
+    ups, ids, ctx = await prepared(make_ingress, upstreams, 100, "direct-push")
     ups.apis.marketo.faults.extend(["602", "615", "601", "503"])
     report = await run_backfill(ctx, ctx.settings.marketo[0], datetime.now(UTC) - SINCE)
     assert not ups.apis.marketo.faults
@@ -134,7 +115,7 @@ async def test_a_long_range_goes_through_the_bulk_extract(
     make_ingress: IngressFactory, upstreams: Any
 ) -> None:
     ups = await upstreams(sim_tenants())
-    ids = activities(ups, 350)
+    ids = generate(ups, 350, "direct-push", 7)
     recovery = replace(FAST, bulk_after_s=60.0)
     ingress = await recovery_ingress(make_ingress, ups, recovery=recovery)
     assert isinstance(ingress.settings.recovery, RecoverySettings)

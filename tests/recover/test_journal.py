@@ -15,7 +15,14 @@ from ingest.recover.journal_run import JournalStart
 from ingest.recover.settings import OnExpired
 from tests.conftest import IngressFactory
 from tests.pipeline.workers.harness import read_topic
-from tests.recover.conftest import Upstreams, context, recovery_ingress, run_journal, sim_tenants
+from tests.recover.conftest import (
+    Upstreams,
+    context,
+    generate,
+    recovery_ingress,
+    run_journal,
+    sim_tenants,
+)
 from tools.simulate.events import EventFactory
 from tools.simulate.journal_api import MAX_PAGE_BYTES
 from tools.simulate.upstream import JournalEntry
@@ -30,13 +37,7 @@ class Clock:
 
 
 def fill(ups: Upstreams, count: int, seed: int = 3) -> list[str]:
-    """``count`` Adobe events of the first tenant into its journal; their envelope ids."""
-    tenant = ups.tenants[0]
-    factory = EventFactory(random.Random(seed), ups.tenants, lambda: datetime.now(UTC), 50)
-    events = [factory.adobe_event(tenant) for _ in range(count)]
-    for event in events:
-        ups.upstream.record(event, "adobe-io")
-    return [e.id for e in events]
+    return generate(ups, count, "adobe-io", seed)
 
 
 async def ids_on(ctx: Any) -> set[str]:
