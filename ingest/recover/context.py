@@ -2,7 +2,6 @@
 cursor topic, the metrics, the tenant gate's limits, and the publisher of what it recovers."""
 
 import contextlib
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -59,7 +58,3 @@ class Context:
         since_s = present_since_s - self.settings.recovery.presence_margin_s
         ids = await present_ids(self.settings.kafka, self.topics, int(since_s * 1000))
         return Sink(publisher, self.topics, ids)
-
-
-def now_s() -> float:
-    return time.time()

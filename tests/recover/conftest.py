@@ -68,9 +68,6 @@ class Upstreams:
         )
 
 
-UpstreamsFactory = Callable[..., "Any"]
-
-
 @pytest.fixture
 async def upstreams() -> AsyncIterator[Callable[..., Any]]:
     servers: list[TestServer] = []
