@@ -22,13 +22,13 @@ from ingest.recover.journal_run import JournalReport, JournalRun, JournalStart, 
 from ingest.recover.progress import Progress
 from ingest.recover.settings import JournalRegistration, RecoverySettings
 from ingest.secrets import ApiToken
-from ingest.settings import LimitSettings, Settings
+from ingest.settings import LimitSettings
 from ingest.tenant_settings import Tenant
 from pipeline.config import Secret
 from pipeline.marketo.client import MarketoClient
 from pipeline.marketo.settings import MarketoInstance
 from pipeline.publish import Publisher
-from tests.conftest import Ingress, IngressFactory
+from tests.conftest import Ingress, IngressFactory, ingress_settings
 from tools.simulate.events import EventFactory
 from tools.simulate.journal_api import IMS_PATH
 from tools.simulate.tenants import SimTenant, make_tenants
@@ -91,26 +91,34 @@ def sim_tenants(count: int = 2, seed: int = 16) -> tuple[SimTenant, ...]:
 FAST = RecoverySettings(retry_initial_s=0.05, retry_max_s=0.5, max_retry_after_s=0.2)
 
 
-async def recovery_ingress(
-    make_ingress: IngressFactory, ups: Upstreams, **overrides: Any
-) -> Ingress:
-    """An ingress that admits the simulator's tenants, with a [[journal]] and a [[marketo]] for
+def recovery_overrides(ups: Upstreams, **overrides: Any) -> dict[str, Any]:
+    """Settings that admit the simulator's tenants, with a [[journal]] and a [[marketo]] for
     each of them."""
     tenants = tuple(
         Tenant(t.munchkin_id, (ApiToken.from_plain(t.token),), t.client_id) for t in ups.tenants
     )
-    return await make_ingress(
-        tenants=tenants,
-        limits=LimitSettings(events_per_s=1e6, events_burst=10**6, deliveries_per_s=1e5),
-        journal=tuple(ups.journal(t) for t in ups.tenants),
-        marketo=tuple(ups.marketo(t) for t in ups.tenants),
-        recovery=overrides.pop("recovery", FAST),
+    return {
+        "tenants": tenants,
+        "limits": LimitSettings(events_per_s=1e6, events_burst=10**6, deliveries_per_s=1e5),
+        "journal": tuple(ups.journal(t) for t in ups.tenants),
+        "marketo": tuple(ups.marketo(t) for t in ups.tenants),
+        "recovery": FAST,
         **overrides,
+    }
+
+
+async def recovery_ingress(
+    make_ingress: IngressFactory, ups: Upstreams, **overrides: Any
+) -> Ingress:
+    """A running ingress with those settings (for the tests that push through it too)."""
+    return await make_ingress(**recovery_overrides(ups, **overrides))
+
+
+def recovery_context(bootstrap: str, ups: Upstreams, **overrides: Any) -> Context:
+    """Those settings without an ingress: what the recovery commands build from the file."""
+    return Context.of(
+        ingress_settings(bootstrap, "http://127.0.0.1:9", **recovery_overrides(ups, **overrides))
     )
-
-
-def context(settings: Settings) -> Context:
-    return Context.of(settings)
 
 
 @dataclass
@@ -239,10 +247,9 @@ def generate(ups: Upstreams, count: int, via: str, seed: int) -> list[str]:
 
 
 async def prepared(
-    make_ingress: IngressFactory, upstreams: Any, count: int, via: str, seed: int = 7
+    bootstrap: str, upstreams: Any, count: int, via: str, seed: int = 7
 ) -> tuple[Upstreams, list[str], Context]:
-    """Upstreams holding ``count`` events, and an ingress configuration to recover them with."""
+    """Upstreams holding ``count`` events, and the configuration to recover them with."""
     ups = await upstreams(sim_tenants())
     ids = generate(ups, count, via, seed)
-    ingress = await recovery_ingress(make_ingress, ups)
-    return ups, ids, context(ingress.settings)
+    return ups, ids, recovery_context(bootstrap, ups)

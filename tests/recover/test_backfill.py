@@ -7,17 +7,14 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ingest.recover.settings import RecoverySettings
 from pipeline.publish import Publisher
 from pipeline.topics import OutboundRecord
-from tests.conftest import IngressFactory
 from tests.pipeline.workers.harness import read_topic
 from tests.recover.conftest import (
     FAST,
-    context,
     generate,
     prepared,
-    recovery_ingress,
+    recovery_context,
     run_backfill,
     sim_tenants,
 )
@@ -55,9 +52,9 @@ SINCE = timedelta(minutes=5)
 
 
 async def test_a_backfill_killed_midway_resumes_from_its_cursor(
-    make_ingress: IngressFactory, upstreams: Any
+    kafka_bootstrap: str, upstreams: Any
 ) -> None:
-    ups, ids, ctx = await prepared(make_ingress, upstreams, 700, "direct-push")
+    ups, ids, ctx = await prepared(kafka_bootstrap, upstreams, 700, "direct-push")
     instance, since = ctx.settings.marketo[0], datetime.now(UTC) - SINCE
     try:
         await run_backfill(ctx, instance, since, publisher_of=lambda p: DiesBeforeCursor(p, 4))
@@ -79,9 +76,9 @@ async def test_a_backfill_killed_midway_resumes_from_its_cursor(
 
 
 async def test_quota_exhaustion_stops_with_the_cursor_kept(
-    make_ingress: IngressFactory, upstreams: Any
+    kafka_bootstrap: str, upstreams: Any
 ) -> None:
-    ups, ids, ctx = await prepared(make_ingress, upstreams, 400, "direct-push")
+    ups, ids, ctx = await prepared(kafka_bootstrap, upstreams, 400, "direct-push")
     since = datetime.now(UTC) - SINCE
     ups.apis.marketo.daily_quota = 6  # Marketo's 607 after six calls
     instance = ctx.settings.marketo[0]
@@ -101,9 +98,9 @@ async def test_quota_exhaustion_stops_with_the_cursor_kept(
 
 
 async def test_expired_tokens_and_the_concurrency_limit_are_retried(
-    make_ingress: IngressFactory, upstreams: Any
+    kafka_bootstrap: str, upstreams: Any
 ) -> None:
-    ups, ids, ctx = await prepared(make_ingress, upstreams, 100, "direct-push")
+    ups, ids, ctx = await prepared(kafka_bootstrap, upstreams, 100, "direct-push")
     ups.apis.marketo.faults.extend(["602", "615", "601", "503"])
     report = await run_backfill(ctx, ctx.settings.marketo[0], datetime.now(UTC) - SINCE)
     assert not ups.apis.marketo.faults
@@ -112,14 +109,12 @@ async def test_expired_tokens_and_the_concurrency_limit_are_retried(
 
 
 async def test_a_long_range_goes_through_the_bulk_extract(
-    make_ingress: IngressFactory, upstreams: Any
+    kafka_bootstrap: str, upstreams: Any
 ) -> None:
     ups = await upstreams(sim_tenants())
     ids = generate(ups, 350, "direct-push", 7)
     recovery = replace(FAST, bulk_after_s=60.0)
-    ingress = await recovery_ingress(make_ingress, ups, recovery=recovery)
-    assert isinstance(ingress.settings.recovery, RecoverySettings)
-    ctx = context(ingress.settings)
+    ctx = recovery_context(kafka_bootstrap, ups, recovery=recovery)
     report = await run_backfill(ctx, ctx.settings.marketo[0], datetime.now(UTC) - SINCE)
     assert ups.apis.marketo.bulk.jobs  # not paged
     assert set(report.tally.ids) == set(ids)

@@ -13,13 +13,11 @@ import aiohttp
 from ingest.recover.journal import JournalClient
 from ingest.recover.journal_run import JournalStart
 from ingest.recover.settings import OnExpired
-from tests.conftest import IngressFactory
 from tests.pipeline.workers.harness import read_topic
 from tests.recover.conftest import (
     Upstreams,
-    context,
     generate,
-    recovery_ingress,
+    recovery_context,
     run_journal,
     sim_tenants,
 )
@@ -49,15 +47,14 @@ async def ids_on(ctx: Any) -> set[str]:
 
 
 async def test_an_expired_cursor_is_counted_and_reset_by_policy(
-    make_ingress: IngressFactory, upstreams: Any
+    kafka_bootstrap: str, upstreams: Any
 ) -> None:
     clock = Clock()
     ups = await upstreams(sim_tenants(), retention_s=100.0, clock=clock)
     old = fill(ups, 5)
     clock.now += 200  # the first five expire
     new = fill(ups, 5, seed=4)
-    ingress = await recovery_ingress(make_ingress, ups)
-    ctx = context(ingress.settings)
+    ctx = recovery_context(kafka_bootstrap, ups)
     registration = ctx.settings.journal[0]
     report = await run_journal(ctx, registration, JournalStart(since="pos-2"))
     assert report.expired == 1
@@ -77,12 +74,11 @@ async def test_an_expired_cursor_is_counted_and_reset_by_policy(
 
 
 async def test_an_expired_token_and_upstream_errors_are_survived(
-    make_ingress: IngressFactory, upstreams: Any
+    kafka_bootstrap: str, upstreams: Any
 ) -> None:
     ups = await upstreams(sim_tenants())
     ids = fill(ups, 30)
-    ingress = await recovery_ingress(make_ingress, ups)
-    ctx = context(ingress.settings)
+    ctx = recovery_context(kafka_bootstrap, ups)
     registration = ctx.settings.journal[0]
     # pages of 10; the token is revoked after the first page, then a 503 and a 429 follow
     registration = replace(registration, limit=10)
@@ -102,7 +98,7 @@ async def test_an_expired_token_and_upstream_errors_are_survived(
 
 
 async def test_the_gate_refuses_events_the_registration_does_not_hold(
-    make_ingress: IngressFactory, upstreams: Any
+    kafka_bootstrap: str, upstreams: Any
 ) -> None:
     ups = await upstreams(sim_tenants())
     ours, other = ups.tenants
@@ -115,8 +111,7 @@ async def test_the_gate_refuses_events_the_registration_does_not_hold(
     journal = ups.upstream.journals[ours.client_id]
     for n, event in enumerate((foreign, misdelivered, fine), start=1):
         journal.entries.append(_entry(n, event.doc))
-    ingress = await recovery_ingress(make_ingress, ups)
-    ctx = context(ingress.settings)
+    ctx = recovery_context(kafka_bootstrap, ups)
     report = await run_journal(ctx, ctx.settings.journal[0], JournalStart(seek="-PT1H"))
     assert report.tally.refused == 2
     assert report.tally.ids == [fine.id]
@@ -130,12 +125,11 @@ def _entry(seq: int, doc: Any) -> JournalEntry:
 
 
 async def test_follow_waits_on_204_publishes_what_arrives_and_stops(
-    make_ingress: IngressFactory, upstreams: Any
+    kafka_bootstrap: str, upstreams: Any
 ) -> None:
     ups = await upstreams(sim_tenants())
     ups.apis.journal.retry_after_s = 0
-    ingress = await recovery_ingress(make_ingress, ups)
-    ctx = context(ingress.settings)
+    ctx = recovery_context(kafka_bootstrap, ups)
     registration = ctx.settings.journal[0]
     stop = asyncio.Event()
     following = asyncio.create_task(
