@@ -1,12 +1,13 @@
 """The tenant gate: the one check between what a delivery says and what reaches Kafka.
 
-Every path into Kafka (the direct push, Adobe I/O, redrive, and any later one) hands its
-``Outcome`` to ``admit`` before it publishes anything. An outcome is made of parts, each accepted
-under one ``Principal``: who authenticated it and which munchkin IDs that credential may publish
-for. A record is attributed to a tenant from its own content (``data.munchkinId`` of an event, an
-activity's or the push's ``munchkinId``); a dead letter whose content names none (an unparseable
-body) is attributed to its principal. If any attribution falls outside its part's principal, the
-whole delivery is refused (403) and nothing of it is published.
+Every path into Kafka (the direct push, Adobe I/O, redrive, the journal, the REST backfill)
+hands its ``Outcome`` to ``admit`` before it publishes anything. An outcome is made of parts,
+each accepted under one ``Principal``: who authenticated it and which munchkin IDs that
+credential may publish for. A record is attributed to a tenant from its own content
+(``data.munchkinId`` of an event, an activity's or the push's ``munchkinId``); a dead letter whose
+content names none (an unparseable body) is attributed to its principal. If any attribution
+falls outside its part's principal, the whole delivery is refused (403) and nothing of it is
+published.
 
 The principal travels with every dead letter (header ``dl_principal``), so a redrive rebuilds it
 from today's configuration and puts the dead letter through this same gate.
@@ -20,6 +21,7 @@ from pipeline.envelope import DeadLetter, Envelope, Stream
 from pipeline.topics import OutboundRecord
 
 ADOBE = "adobe"  # an Adobe signature proves who sent the bytes, not which registration they name
+REST = "marketo-rest"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,11 @@ class Principal:
     @classmethod
     def adobe(cls, client_id: str, tenants: frozenset[str]) -> "Principal":
         return cls(f"{ADOBE}:{client_id}", tenants)
+
+    @classmethod
+    def rest(cls, munchkin_id: str) -> "Principal":
+        """The REST backfill: what an instance's own API returns belongs to that instance."""
+        return cls(f"{REST}:{munchkin_id}", frozenset({munchkin_id}))
 
     @property
     def sole_tenant(self) -> str | None:

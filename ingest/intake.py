@@ -1,5 +1,5 @@
 """Bytes of a delivery → the gated ``Outcome`` to publish: the one boundary every path into Kafka
-goes through (the HTTP routes, redrive, and later the journal and backfill).
+goes through (the HTTP routes, redrive, the Adobe I/O journal and the Marketo REST backfill).
 
 Every failure of decoding, parsing and normalizing ends here in its documented outcome: before
 authentication a 4xx (an ``IngestError``), after it a dead letter. What it returns has passed the
@@ -8,8 +8,10 @@ authenticated the bytes).
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+import orjson
 
 from ingest import fastpath
 from ingest.auth import TenantDirectory, principal_for_recipient
@@ -21,12 +23,21 @@ from ingest.errors import (
     TooDeep,
     TooManyEvents,
     UnusableInput,
+    WrongRecipient,
+    shorten,
 )
-from ingest.gate import UNATTRIBUTED_ADOBE, Outcome, Part, Principal, admit
-from ingest.normalize import dead_letter, munchkin_hint, normalize_adobe, normalize_direct_push
+from ingest.gate import ADOBE, UNATTRIBUTED_ADOBE, Outcome, Part, Principal, admit
+from ingest.normalize import (
+    Normalized,
+    dead_letter,
+    munchkin_hint,
+    normalize_adobe,
+    normalize_direct_push,
+)
 from ingest.parse import adobe_item, adobe_items, decode_json, deeper_than, direct_push
 from ingest.settings import ServerSettings
 from ingest.streams.common import named_tenant
+from ingest.streams.rest_activity import ActivityCatalog, push_activity
 from ingest.tenant_settings import Tenant
 from pipeline.envelope import Via
 from pipeline.topics import Topics
@@ -199,6 +210,49 @@ def adobe_outcome(
         normalized = normalize_adobe([item], at, principal.sole_tenant)
         parts.append(Part(principal, normalized.envelopes, normalized.dead_letters, set(), index))
     return gated(Outcome(parts))
+
+
+def journal_outcome(event: Any, principal: Principal, limits: IntakeLimits, at: str) -> Outcome:
+    """One journal entry's ``event``, read under its registration's principal (the client id and
+    the tenants configured with it). The journal answers only its own registration, so an event
+    that names no recipient is that registration's; one that names another is refused (403
+    ``wrong_recipient``), and one for a tenant outside the principal by the gate."""
+    if deeper_than(event, limits.max_json_depth):
+        error = TooDeep(f"JSON nests deeper than {limits.max_json_depth} levels")
+        return _via(whole_body_letter(orjson.dumps(event), error, Via.ADOBE_IO, principal, at))
+    item = adobe_item(event)
+    client = principal.credential.removeprefix(f"{ADOBE}:")
+    if item.recipient is not None and item.recipient != client:
+        raise WrongRecipient(f"a journal event of {shorten(client)} names another recipient")
+    normalized = normalize_adobe([item], at, principal.sole_tenant)
+    return gated(Outcome([_part(principal, normalized, Via.ADOBE_IO_JOURNAL)]))
+
+
+def rest_outcome(
+    records: list[Any], principal: Principal, catalog: ActivityCatalog, at: str
+) -> Outcome:
+    """Activities read from one Marketo instance's REST API, as direct-push activities of that
+    instance (``ingest.streams.rest_activity``)."""
+    (tenant,) = principal.tenants
+    activities = [push_activity(record, catalog) for record in records]
+    normalized = normalize_direct_push(activities, tenant, at)
+    return gated(Outcome([_part(principal, normalized, Via.MARKETO_REST)]))
+
+
+def _part(principal: Principal, normalized: Normalized, via: Via) -> Part:
+    """The records of a recovery path: normalized as their push path is, marked with their own
+    ``via``."""
+    return Part(
+        principal,
+        [replace(e, via=via) for e in normalized.envelopes],
+        [replace(d, via=via) for d in normalized.dead_letters],
+    )
+
+
+def _via(outcome: Outcome) -> Outcome:
+    for part in outcome.parts:
+        part.dead_letters = [replace(d, via=Via.ADOBE_IO_JOURNAL) for d in part.dead_letters]
+    return outcome
 
 
 def gated(outcome: Outcome) -> Outcome:

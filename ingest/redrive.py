@@ -3,12 +3,13 @@ fixed.
 
 Each dead letter's raw bytes go through today's intake again (``ingest.intake``: the same
 limits, parser, normalizer and tenant gate as the live routes), under the principal that
-delivered it, rebuilt from today's configuration: the ``dl_principal`` header (``push:<munchkin>``
-or ``adobe:...``; letters written before it existed fall back to ``munchkin_id``). A direct-push
-letter may publish only for its principal's tenant; an Adobe letter's events each for their own
-recipient's tenants. What now becomes envelopes is published to its stream topic, exactly as the
-ingress would have; what still cannot be normalized stays where it is and is reported with
-today's reason; what the gate or a limit refuses stays too, reported as refused.
+delivered it, rebuilt from today's configuration: the ``dl_principal`` header (``push:<munchkin>``,
+``adobe:...`` or ``marketo-rest:<munchkin>``; letters written before it existed fall back to
+``munchkin_id``). A letter of the journal or the REST backfill goes back through its own path.
+A direct-push letter may publish only for its principal's tenant; an Adobe letter's events each
+for their own recipient's tenants. What now becomes envelopes is published to its stream topic,
+exactly as the ingress would have; what still cannot be normalized stays where it is and is
+reported with today's reason; what the gate or a limit refuses stays too, reported as refused.
 
 Idempotent: every redriven dead letter is recorded (by its topic-partition-offset) in the
 compacted ledger topic ``<prefix>.dead-letter-redriven``, and later runs skip it; the envelope ids
@@ -29,10 +30,11 @@ from aiokafka.structs import ConsumerRecord
 
 from ingest.auth import TenantDirectory
 from ingest.errors import IngestError, MalformedJson, TenantMismatch, shorten
-from ingest.gate import Outcome, Principal
-from ingest.intake import Admission, adobe_outcome, push_outcome
+from ingest.gate import ADOBE, REST, Outcome, Principal
+from ingest.intake import Admission, adobe_outcome, journal_outcome, push_outcome, rest_outcome
 from ingest.parse import decode_json
 from ingest.streams.common import parse_time
+from ingest.streams.rest_activity import ActivityCatalog
 from pipeline.admin import create_missing, wait_writable
 from pipeline.envelope import Via
 from pipeline.publish import Publisher
@@ -105,12 +107,29 @@ def push_principal(headers: dict[str, str], directory: TenantDirectory) -> Princ
     return Principal.push(munchkin)
 
 
+def recovery_principal(headers: dict[str, str], directory: TenantDirectory) -> Principal:
+    """The principal of a journal or REST backfill letter, as today's configuration knows it."""
+    credential = headers.get("dl_principal", "")
+    kind, _, name = credential.partition(":")
+    if kind == REST and name in directory.tenants:
+        return Principal.rest(name)
+    if kind == ADOBE and name in directory.munchkins_by_client:
+        return Principal.adobe(name, directory.munchkins_by_client[name])
+    raise TenantMismatch(f"{shorten(credential)} is not a configured recovery principal")
+
+
 def renormalize(
     raw: bytes, headers: dict[str, str], received_at: str, admission: Admission
 ) -> Outcome:
     """Today's answer for a dead letter's raw bytes: a gated outcome, or a refusal (raised)."""
     limits = admission.limits
-    if headers.get("via") == Via.DIRECT_PUSH.value:
+    via = headers.get("via")
+    if via in (Via.MARKETO_REST.value, Via.ADOBE_IO_JOURNAL.value):
+        principal = recovery_principal(headers, admission.directory)
+        if via == Via.MARKETO_REST.value:  # the letter holds the activity in the push's shape
+            return rest_outcome([decode_json(raw)], principal, ActivityCatalog(), received_at)
+        return journal_outcome(decode_json(raw), principal, limits, received_at)
+    if via == Via.DIRECT_PUSH.value:
         principal = push_principal(headers, admission.directory)
         # One activity's letter is checked as it stood in its push: inside "activities".
         content = raw if _is_whole_push(raw) else b'{"activities":[' + raw + b"]}"

@@ -11,6 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ingest.recover.settings import (
+    JournalRegistration,
+    RecoverySettings,
+    read_journal,
+    read_recovery,
+)
 from ingest.tenant_settings import OAuthClientSettings, Tenant, read_oauth_client, read_tenants
 from pipeline.config import (
     HOURS,
@@ -26,6 +32,7 @@ from pipeline.config import (
     table,
 )
 from pipeline.errors import ConfigError
+from pipeline.marketo.settings import MarketoInstance, read_marketo
 from pipeline.settings import KafkaSettings, TopicSettings, read_kafka, read_topics
 
 ADOBE_KEY_HOST = "https://static.adobeioevents.com"
@@ -98,9 +105,16 @@ class Settings:
     limits: LimitSettings = field(default_factory=LimitSettings)
     oauth: OAuthClientSettings = field(default_factory=OAuthClientSettings)
     tenants: tuple[Tenant, ...] = ()
+    # The recovery commands' (journal, backfill): unused by the ingress itself.
+    journal: tuple[JournalRegistration, ...] = ()
+    marketo: tuple[MarketoInstance, ...] = ()
+    recovery: RecoverySettings = field(default_factory=RecoverySettings)
 
 
-SECTIONS = {"server", "kafka", "topics", "adobe_io", "limits", "oauth", "tenants"}
+SECTIONS = {
+    "server", "kafka", "topics", "adobe_io", "limits", "oauth", "tenants",
+    "journal", "marketo", "recovery",
+}  # fmt: skip
 
 
 def read_server(doc: Mapping[str, Any], env: Mapping[str, str]) -> ServerSettings:
@@ -124,10 +138,30 @@ def parse_settings(doc: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         limits=read_section(LimitSettings, "limits", table(doc, "limits"), env),
         oauth=read_oauth_client(doc),
         tenants=read_tenants(doc, env),
+        journal=read_journal(doc, env),
+        marketo=read_marketo(doc, env),
+        recovery=read_recovery(doc, env),
     )
+    _check_recovery(settings)
     if settings.adobe_io.client_cert_cn and not settings.server.tls_client_ca_file:
         raise ConfigError("Config 'adobe_io.client_cert_cn' needs server.tls_client_ca_file.")
     return settings
+
+
+def _check_recovery(settings: Settings) -> None:
+    clients = {t.adobe_client_id for t in settings.tenants}
+    for registration in settings.journal:
+        if registration.client_id not in clients:
+            raise ConfigError(
+                f"Config 'journal' {registration.name!r}: no [[tenants]] has adobe_client_id "
+                f"{registration.client_id!r}, so its events would belong to no tenant."
+            )
+    tenants = {t.munchkin_id for t in settings.tenants}
+    for instance in settings.marketo:
+        if instance.munchkin_id not in tenants:
+            raise ConfigError(
+                f"Config 'marketo': {instance.munchkin_id!r} is not a [[tenants]] munchkin_id."
+            )
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:

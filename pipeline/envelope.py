@@ -3,7 +3,8 @@
 CloudEvents context attributes (``specversion``, ``id``, ``source``, ``type``, ``time``,
 ``subject``, ``datacontenttype``) plus our extension attributes. ``data`` is the upstream event's
 data, unchanged. ``id`` is the same for the same event whichever path brought it (Adobe I/O
-Events or the direct push), so consumers can tell duplicates apart. The JSON Schema of this
+Events, the direct push, the journal or the REST backfill), so consumers can tell duplicates
+apart. The JSON Schema of this
 document ships as ``pipeline/schema/envelope.schema.json``.
 """
 
@@ -29,10 +30,13 @@ class Stream(StrEnum):
 
 
 class Via(StrEnum):
-    """Which upstream path delivered the event."""
+    """Which upstream path delivered the event. The journal and the REST backfill recover what
+    the push paths lost: they keep the id, type and data of the push, and say here how they came."""
 
     ADOBE_IO = "adobe-io"
     DIRECT_PUSH = "direct-push"
+    ADOBE_IO_JOURNAL = "adobe-io-journal"
+    MARKETO_REST = "marketo-rest"
 
 
 @lru_cache(maxsize=4096)  # a few munchkin IDs per deployment; called once per event

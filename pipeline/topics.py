@@ -1,6 +1,6 @@
 """The Kafka topics, their keys and headers, and ``route``: where an event goes.
 
-Six topics, named ``<prefix>.<name>``. Keys start with the munchkin ID and keep one subject's
+Seven topics, named ``<prefix>.<name>``. Keys start with the munchkin ID and keep one subject's
 events together. The ingress writes four (``Topics``):
 
 * lead activity   ``<munchkinId>:<leadId>``                       a lead's events share a partition
@@ -15,6 +15,12 @@ The workers write two more (``WorkerTopics``):
                   same partition count a lead's score lives in the partition number of its
                   activities); value: the score and the state it came from. It is the scoring
                   worker's output *and* its changelog.
+
+The recovery commands (``datastreams journal``, ``backfill``) keep their cursors in one more
+(``recovery_cursor_topic``):
+
+* recovery cursors  compacted, one partition; key ``journal:<registration>`` or
+                    ``marketo:<munchkinId>:<range>:<part>``; value: the cursor as JSON
 
 Records follow the CloudEvents Kafka binding in structured mode: the value is the whole envelope
 and ``content-type`` says so. A few attributes are repeated as headers so that consumers can
@@ -136,6 +142,18 @@ def build_worker_topics(settings: TopicSettings, max_record_bytes: int) -> Worke
         config=compacted,
     )
     return WorkerTopics(inputs=inputs, alerts=alerts, lead_scores=lead_scores)
+
+
+RECOVERY_CURSORS = "recovery-cursors"
+
+
+def recovery_cursor_topic(settings: TopicSettings) -> Topic:
+    """Where the journal and the backfill keep how far they got: compacted, so the latest cursor
+    per key is kept for ever, and one partition, so a run reads every cursor in order."""
+    config = {"cleanup.policy": "compact", "segment.ms": str(int(6 * HOURS * 1000))}
+    if settings.min_insync_replicas is not None:
+        config["min.insync.replicas"] = str(settings.min_insync_replicas)
+    return Topic(f"{settings.prefix}.{RECOVERY_CURSORS}", 1, settings.replication_factor, config)
 
 
 def _text(value: Any) -> str:

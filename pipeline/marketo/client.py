@@ -13,11 +13,16 @@ call within the instance's ``Limiter``.
   a second; 604/608/611/713 (timeout, busy) and HTTP 429/5xx are retriable ``MarketoError``;
   anything else is ``MarketoRejected``.
 * At most ``MAX_BATCH`` (300) leads per call, as Marketo allows.
+* Reads for the backfill: the instance's activity types, a paging token from a time, pages of
+  activities (at most ``MAX_TYPE_IDS`` type ids each) and of deleted leads, and the Bulk Extract
+  of activities (``<rest_url without /rest>/bulk``): create, enqueue, status, file (CSV).
 """
 
 import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -31,6 +36,35 @@ TOKEN_MARGIN_S = 60.0
 TOKEN_CODES = frozenset({"601", "602"})
 RETRIABLE_CODES = frozenset({"604", "608", "611", "713"})
 CONCURRENCY_RETRY_S = 1.0
+MAX_TYPE_IDS = 10
+
+
+@dataclass(frozen=True)
+class ActivityPage:
+    """One page of a paging run: the activities (possibly none, though more follow), the token
+    of the next page, and whether Marketo has more."""
+
+    records: list[Any]
+    next_token: str
+    more: bool
+
+
+def _page(doc: dict[str, Any], token: str) -> ActivityPage:
+    records = doc.get("result") or []
+    next_token = doc.get("nextPageToken")
+    return ActivityPage(
+        records if isinstance(records, list) else [],
+        next_token if isinstance(next_token, str) and next_token else token,
+        doc.get("moreResult") is True,
+    )
+
+
+def _first(doc: dict[str, Any], key: str) -> str:
+    result = doc.get("result") or [{}]
+    value = result[0].get(key) if isinstance(result[0], dict) else None
+    if not isinstance(value, str):
+        raise MarketoError(f"Marketo's answer has no {key}")
+    return value
 
 
 class MarketoClient:
@@ -72,6 +106,77 @@ class MarketoClient:
             results.extend(doc.get("result") or [])
         return results
 
+    async def activity_types(self) -> list[Any]:
+        """``GET /rest/v1/activities/types.json``: the instance's own activity types."""
+        result = (await self.get("/v1/activities/types.json", {})).get("result")
+        return result if isinstance(result, list) else []
+
+    async def paging_token(self, since: datetime) -> str:
+        """``GET /rest/v1/activities/pagingtoken.json``: where activities from ``since`` start."""
+        params = {"sinceDatetime": since.isoformat().replace("+00:00", "Z")}
+        token = (await self.get("/v1/activities/pagingtoken.json", params)).get("nextPageToken")
+        if not isinstance(token, str) or not token:
+            raise MarketoError("Marketo gave no paging token")
+        return token
+
+    async def activities(self, token: str, type_ids: Sequence[int]) -> ActivityPage:
+        """``GET /rest/v1/activities.json``: one page (Marketo scans 300 activities of every type
+        per page, so a page may hold none of ``type_ids`` and still have more after it)."""
+        if not 1 <= len(type_ids) <= MAX_TYPE_IDS:
+            raise ValueError(f"1 to {MAX_TYPE_IDS} activity type ids per call, not {len(type_ids)}")
+        params = {"nextPageToken": token, "activityTypeIds": ",".join(map(str, type_ids))}
+        return _page(await self.get("/v1/activities.json", params), token)
+
+    async def deleted_leads(self, token: str) -> ActivityPage:
+        """``GET /rest/v1/activities/deletedleads.json``: one page of Delete Lead activities."""
+        doc = await self.get("/v1/activities/deletedleads.json", {"nextPageToken": token})
+        return _page(doc, token)
+
+    @property
+    def bulk_url(self) -> str:
+        return self.instance.rest_url.removesuffix("/rest") + "/bulk"
+
+    async def create_export(
+        self, start: datetime, end: datetime, type_ids: Sequence[int] = ()
+    ) -> str:
+        """``POST /bulk/v1/activities/export/create.json`` over ``createdAt`` [start, end] (at most
+        31 days): the export id."""
+        window = {"startAt": start.isoformat(), "endAt": end.isoformat()}
+        filters: dict[str, Any] = {"createdAt": window}
+        if type_ids:
+            filters["activityTypeIds"] = list(type_ids)
+        body = {"format": "CSV", "filter": filters}
+        path = "/v1/activities/export/create.json"
+        return _first(await self._call("POST", path, body=body, base=self.bulk_url), "exportId")
+
+    async def enqueue_export(self, export_id: str) -> str:
+        path = f"/v1/activities/export/{export_id}/enqueue.json"
+        return _first(await self._call("POST", path, body={}, base=self.bulk_url), "status")
+
+    async def export_status(self, export_id: str) -> str:
+        """``Created``, ``Queued``, ``Processing``, ``Completed``, ``Cancelled`` or ``Failed``."""
+        path = f"/v1/activities/export/{export_id}/status.json"
+        return _first(await self._call("GET", path, params={}, base=self.bulk_url), "status")
+
+    async def export_file(self, export_id: str) -> str:
+        """The completed export's CSV."""
+        url = f"{self.bulk_url}/v1/activities/export/{export_id}/file.json"
+        token = await self._access_token()
+        async with self.limiter.call():
+            try:
+                async with self._session.get(
+                    url,
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=aiohttp.ClientTimeout(total=self.instance.timeout_s),
+                ) as resp:
+                    text = await resp.text()
+                    status, kind = resp.status, resp.content_type
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise MarketoError(f"Marketo did not answer the export file: {exc!r}") from exc
+        if status != 200 or kind == "application/json":
+            raise MarketoError(f"Marketo answered the export file with {status}: {text[:200]}")
+        return text
+
     async def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """``POST /rest<path>`` with a JSON body; Marketo's answer when ``success`` is true."""
         return await self._call("POST", path, body=body)
@@ -87,11 +192,12 @@ class MarketoClient:
         *,
         body: dict[str, Any] | None = None,
         params: Mapping[str, str] | None = None,
+        base: str | None = None,
     ) -> dict[str, Any]:
         for _ in range(2):  # a second time only with a fresh token
             token = await self._access_token()
             async with self.limiter.call():
-                doc = await self._request(method, path, token, body, params)
+                doc = await self._request(method, path, token, body, params, base)
             if doc.get("success") is True:
                 return doc
             errors = [e for e in doc.get("errors") or [] if isinstance(e, dict)]
@@ -129,8 +235,9 @@ class MarketoClient:
         token: str,
         body: dict[str, Any] | None,
         params: Mapping[str, str] | None,
+        base: str | None = None,
     ) -> dict[str, Any]:
-        url = self.instance.rest_url + path
+        url = (base or self.instance.rest_url) + path
         try:
             async with self._session.request(
                 method,

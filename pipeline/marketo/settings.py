@@ -1,12 +1,12 @@
-"""One Marketo instance as a process that calls it is configured (``[[marketo]]``): where its
-identity and REST endpoints are, the client credentials, and the share of the instance's limits
-this process may use."""
+"""One Marketo instance as a process that calls it is configured (``[[marketo]]``, in the
+workers' file and, for the backfill, in the ingress'): where its identity and REST endpoints are,
+the client credentials, and the share of the instance's limits this process may use."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from pipeline.config import SECONDS, Secret, http_url, setting
+from pipeline.config import SECONDS, Secret, http_url, read_section, setting, tables
 from pipeline.errors import ConfigError
 
 
@@ -40,3 +40,24 @@ class MarketoInstance:
     # of it this process may spend; past it, calls wait for the reset instead of failing others.
     daily_quota: int = setting(50_000, minimum=1)
     quota_share: float = setting(0.2, minimum=0.001, maximum=1.0)
+
+
+def read_marketo(doc: Mapping[str, Any], env: Mapping[str, str]) -> tuple[MarketoInstance, ...]:
+    out = []
+    for where, values in tables(doc, "marketo"):
+        instance = read_section(MarketoInstance, where, values, env)
+        if instance.client_secret_env:
+            instance = replace(
+                instance, client_secret=Secret(env.get(instance.client_secret_env, ""))
+            )
+        if not instance.client_secret.reveal():
+            raise ConfigError(
+                f"Config '{where}' needs client_secret, or client_secret_env naming a set "
+                "environment variable."
+            )
+        if not (instance.identity_url and instance.rest_url):
+            raise ConfigError(f"Config '{where}' needs identity_url and rest_url.")
+        out.append(instance)
+    if any(not m.munchkin_id or not m.client_id for m in out):
+        raise ConfigError("Config 'marketo': every instance needs munchkin_id and client_id.")
+    return tuple(out)

@@ -11,23 +11,21 @@ config file's folder. Environment overrides: ``KAFKA_BOOTSTRAP_SERVERS``,
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline.config import (
-    Secret,
     check_sections,
     load_toml,
     log_level,
     read_section,
     setting,
     table,
-    tables,
 )
 from pipeline.consume.settings import ConsumeSettings
 from pipeline.errors import ConfigError
-from pipeline.marketo.settings import MarketoInstance
+from pipeline.marketo.settings import MarketoInstance, read_marketo
 from pipeline.settings import KafkaSettings, TopicSettings, read_kafka, read_topics
 from pipeline.workers.alerting.settings import AlertingSettings, read_alerting
 from pipeline.workers.files import Files
@@ -51,27 +49,6 @@ class WorkerSettings:
     alerting: AlertingSettings | None = None
     scoring: ScoringSettings | None = None
     marketo: tuple[MarketoInstance, ...] = ()
-
-
-def read_marketo(doc: Mapping[str, Any], env: Mapping[str, str]) -> tuple[MarketoInstance, ...]:
-    out = []
-    for where, values in tables(doc, "marketo"):
-        instance = read_section(MarketoInstance, where, values, env)
-        if instance.client_secret_env:
-            instance = replace(
-                instance, client_secret=Secret(env.get(instance.client_secret_env, ""))
-            )
-        if not instance.client_secret.reveal():
-            raise ConfigError(
-                f"Config '{where}' needs client_secret, or client_secret_env naming a set "
-                "environment variable."
-            )
-        if not (instance.identity_url and instance.rest_url):
-            raise ConfigError(f"Config '{where}' needs identity_url and rest_url.")
-        out.append(instance)
-    if any(not m.munchkin_id or not m.client_id for m in out):
-        raise ConfigError("Config 'marketo': every instance needs munchkin_id and client_id.")
-    return tuple(out)
 
 
 def _port(env: Mapping[str, str], default: int) -> int:

@@ -1,8 +1,8 @@
 """Which metric names the code really exports, and which names a PromQL expression uses.
 
 The exported names come from the real registries (``IngestMetrics.create()``,
-``WorkerMetrics.create()``), expanded the way Prometheus exposes each type, so a rule or a panel
-that names a metric the code does not have is caught.
+``WorkerMetrics.create()``, ``RecoveryMetrics.create()``), expanded the way Prometheus exposes
+each type, so a rule or a panel that names a metric the code does not have is caught.
 """
 
 import re
@@ -11,6 +11,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from ingest.metrics import IngestMetrics
+from ingest.recover.metrics import RecoveryMetrics
 from pipeline.workers.metrics import WorkerMetrics
 from tests.deploy.tooling import load_yaml
 
@@ -36,7 +37,11 @@ def exported(registry: CollectorRegistry) -> set[str]:
 
 
 def code_metric_names() -> set[str]:
-    return exported(IngestMetrics.create().registry) | exported(WorkerMetrics.create().registry)
+    return (
+        exported(IngestMetrics.create().registry)
+        | exported(WorkerMetrics.create().registry)
+        | exported(RecoveryMetrics.create().registry)
+    )
 
 
 def recorded_names(rule_file: Path) -> set[str]:

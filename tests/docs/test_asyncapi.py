@@ -22,7 +22,14 @@ from pipeline.consume.loop import dead_letter_record
 from pipeline.consume.record import Partition, Record
 from pipeline.envelope import DeadLetter, Envelope, Stream, Via
 from pipeline.settings import KafkaSettings, TopicSettings
-from pipeline.topics import Topic, build_topics, build_worker_topics, route, route_dead_letter
+from pipeline.topics import (
+    Topic,
+    build_topics,
+    build_worker_topics,
+    recovery_cursor_topic,
+    route,
+    route_dead_letter,
+)
 from pipeline.workers.alerting.engine import Alert
 from pipeline.workers.alerting.handler import alert_record
 from pipeline.workers.alerting.rules import Severity
@@ -71,7 +78,12 @@ def code_topics() -> list[Topic]:
     max_record_bytes = KafkaSettings().max_record_bytes
     workers = build_worker_topics(settings, max_record_bytes)
     inputs = build_topics(settings, max_record_bytes)
-    return [*inputs.all(), *workers.outputs(), ledger_topic(inputs)]
+    return [
+        *inputs.all(),
+        *workers.outputs(),
+        ledger_topic(inputs),
+        recovery_cursor_topic(settings),
+    ]
 
 
 def channel_of(doc: dict[str, Any], address: str) -> dict[str, Any]:

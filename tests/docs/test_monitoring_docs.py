@@ -5,6 +5,7 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from ingest.metrics import IngestMetrics
+from ingest.recover.metrics import RecoveryMetrics
 from pipeline.workers.metrics import WorkerMetrics
 from tests.docs.markdown import REPO_ROOT, first_cells, section
 
@@ -19,6 +20,7 @@ def documented_names(registry: CollectorRegistry) -> set[str]:
     [
         ("Ingress metrics", IngestMetrics.create().registry, "datastreams_http_requests_total"),
         ("Worker metrics", WorkerMetrics.create().registry, "datastreams_worker_events_total"),
+        ("Recovery metrics", RecoveryMetrics.create().registry, "datastreams_journal_events_total"),
     ],
 )
 def test_exported_metrics_are_the_documented_ones(

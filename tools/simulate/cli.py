@@ -13,7 +13,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import orjson
+from aiohttp import web
 
+from pipeline.config import DAYS
 from pipeline.logs import configure_logging
 from tools.simulate.run import SimulationResult, Simulator, result_json
 from tools.simulate.settings import (
@@ -25,6 +27,8 @@ from tools.simulate.settings import (
     validate,
 )
 from tools.simulate.tenants import make_tenants, tenants_toml
+from tools.simulate.upstream import Upstream
+from tools.simulate.upstream_app import UpstreamApis, recovery_toml
 
 SECRET_ENV = "SIMULATE_OAUTH_CLIENT_SECRET"  # noqa: S105 - the variable's name, not a secret
 
@@ -57,6 +61,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bare-token", action="store_true", help="send the token without 'Bearer'")
     p.add_argument("--oauth-token-url", default=None, help="fetch push tokens (client creds)")
     p.add_argument("--oauth-client-id", default="datastreams-simulator")
+    p.add_argument(
+        "--upstream-port",
+        type=int,
+        default=None,
+        help="also serve the journals (with IMS) and Marketo's REST API on this port",
+    )
     p.add_argument(
         "--write-tenants",
         type=Path,
@@ -99,12 +109,29 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str]) -> Simulator
     )
 
 
-async def _run(settings: SimulatorSettings) -> SimulationResult:
+async def _run(settings: SimulatorSettings, upstream_port: int | None) -> SimulationResult:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    return await Simulator(settings).run(stop.wait())
+    if upstream_port is None:
+        return await Simulator(settings).run(stop.wait())
+    tenants = make_tenants(settings.tenants, settings.seed)
+    apis = UpstreamApis(Upstream(tenants, retention_s=settings.scaled(7 * DAYS)))
+    runner = web.AppRunner(apis.app(), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", upstream_port).start()
+        result = await Simulator(settings, upstream=apis.upstream).run(stop.wait())
+        print(
+            f"upstreams served at http://127.0.0.1:{upstream_port} until Ctrl-C; their tables:\n"
+            + recovery_toml(apis, f"http://127.0.0.1:{upstream_port}"),
+            file=sys.stderr,
+        )
+        await stop.wait()  # the recovery commands read them after the pushes
+        return result
+    finally:
+        await runner.cleanup()
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -118,7 +145,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     except SimulatorConfigError as exc:
         print(f"datastreams simulate: {exc}", file=sys.stderr)
         return 2
-    result = asyncio.run(_run(settings))
+    result = asyncio.run(_run(settings, args.upstream_port))
     print(result.text())
     if args.summary_json is not None:
         args.summary_json.write_bytes(orjson.dumps(result_json(result), option=orjson.OPT_INDENT_2))

@@ -134,6 +134,9 @@ class EventFactory:
         kind = kind or self.rng.choice(self.types)
         guid = self.uuid()
         doc = {"marketoGUID": guid, **self.activity_data(kind)}
+        # The push's documented fields (docs/protocol.md) carry no campaign name; the REST API
+        # that recovers a lost push has none either.
+        doc.pop("campaignName", None)
         return SimEvent(guid, LEAD_ACTIVITY, tenant.munchkin_id, doc, type_of(kind))
 
     def lead_activity(self, tenant: SimTenant, kind: ActivityType | None = None) -> SimEvent:

@@ -35,6 +35,7 @@ from tools.simulate.settings import SimulatorSettings, validate
 from tools.simulate.signing import KeyServer, SigningKey
 from tools.simulate.stats import AckLog, PathStats, Progress, summary, to_json
 from tools.simulate.tenants import SimTenant, make_tenants
+from tools.simulate.upstream import Upstream
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,12 @@ class Simulator:
         clock: Callable[[], datetime] = utc_now,
         keys: tuple[SigningKey, SigningKey] | None = None,
         observe: Observer | None = None,
+        upstream: Upstream | None = None,
     ) -> None:
         self.settings = validate(settings)
+        # Where the upstreams keep every generated event for the journal and the REST API; None
+        # keeps nothing (the benchmark's millions of events).
+        self.upstream = upstream
         self.observe = observe
         self.sender: Sender | None = None  # while running
         self.out = out
@@ -229,6 +234,8 @@ class Simulator:
                 event = f.malformed(event)
                 stats.malformed += 1
             stats.generated += 1
+            if self.upstream is not None:
+                self.upstream.record(event, path)
             yield event
 
     async def _drain(self, early: "asyncio.Future[object] | None") -> None:

@@ -17,6 +17,20 @@ class SimTenant:
     client_id: str
     ims_org: str
 
+    # The server-to-server credential of the Adobe project (the journal) and the REST API client
+    # of the Marketo instance (the backfill), derived so that nothing else needs sharing.
+    @property
+    def client_secret(self) -> str:
+        return f"s2s-{self.token.removeprefix('sim-')}"
+
+    @property
+    def rest_client_id(self) -> str:
+        return f"rest-{self.munchkin_id}"
+
+    @property
+    def rest_client_secret(self) -> str:
+        return f"rest-{self.token.removeprefix('sim-')[::-1]}"
+
 
 def make_tenants(count: int, seed: int) -> tuple[SimTenant, ...]:
     rng = random.Random(f"tenants:{seed}")  # noqa: S311 - test data, not secrets
