@@ -79,6 +79,7 @@ async def reference_alerts(settings: WorkerSettings, inputs: dict[str, Records])
         metrics=WorkerMetrics.create(),
         max_keys_per_rule=a.max_keys_per_rule,
         restore_horizon_s=a.restore_horizon_s,
+        lateness_s=a.lateness_s,
     )
     feed(handler, inputs)
     await handler.flush()

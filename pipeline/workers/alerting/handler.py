@@ -93,6 +93,7 @@ class AlertingHandler:
         metrics: WorkerMetrics,
         max_keys_per_rule: int,
         restore_horizon_s: float,
+        lateness_s: float = 0.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._rules = rules
@@ -101,6 +102,7 @@ class AlertingHandler:
         self._sinks = sinks
         self._metrics = metrics
         self._max_keys = max_keys_per_rule
+        self._lateness_s = lateness_s
         self._clock = clock
         self._engines: dict[Partition, RuleEngine] = {}
         self._silence = SilenceWatch(rules, clock())
@@ -118,7 +120,9 @@ class AlertingHandler:
             )
         engine = self._engines.get(part)
         if engine is None:
-            engine = self._engines[part] = RuleEngine(self._rules, self._max_keys)
+            engine = self._engines[part] = RuleEngine(
+                self._rules, self._max_keys, self._lateness_s
+            )
         candidates = engine.candidates(record.stream, record.event_type)
         if not candidates:
             return []

@@ -39,6 +39,9 @@ class AlertingSettings:
     restore_horizon_s: float = setting(
         7 * DAYS, key="restore_horizon_hours", minimum=0, scale=HOURS
     )
+    # How far behind its tenant's newest event an event may arrive and still be judged as a
+    # replay would judge it: rule state is kept this much longer (Adobe retries for 24 h).
+    lateness_s: float = setting(25 * HOURS, key="allowed_lateness_hours", minimum=0, scale=HOURS)
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
 
 

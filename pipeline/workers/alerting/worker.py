@@ -39,6 +39,7 @@ def handler(w: Wiring) -> AlertingHandler:
         metrics=w.metrics,
         max_keys_per_rule=a.max_keys_per_rule,
         restore_horizon_s=a.restore_horizon_s,
+        lateness_s=a.lateness_s,
         clock=w.clock,
     )
 
