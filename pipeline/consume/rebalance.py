@@ -168,6 +168,10 @@ class Membership(ABC):
                 starts.update(await self._reader.offsets_since(unset, 0))
         for part in assigned:
             consumer.seek(topic_partition(part), starts[part])
+        if unset:
+            # The start of a partition never committed is made durable at once: a "latest"
+            # start chosen again after a crash would skip what arrived in between.
+            await consumer.commit({topic_partition(p): starts[p] for p in unset})
         self._generation += 1
         kept = {
             p

@@ -12,7 +12,10 @@ call within the instance's ``Limiter``.
   607 (daily quota) is ``QuotaExhausted`` until the reset; 615 (concurrency) is retriable after
   a second; 604/608/611/713 (timeout, busy) and HTTP 429/5xx are retriable ``MarketoError``;
   anything else is ``MarketoRejected``.
-* At most ``MAX_BATCH`` (300) leads per call, as Marketo allows.
+* At most ``MAX_BATCH`` (300) leads per call, as Marketo allows; campaign requests at most
+  ``MAX_CAMPAIGN_BATCH`` (100).
+* Write-back: lists (add, remove), campaign requests (with ``{{my.token}}`` values), program
+  membership status, lead fields (sync leads, updateOnly).
 """
 
 import asyncio
@@ -27,6 +30,7 @@ from pipeline.marketo.limiter import WINDOW_S, Limiter
 from pipeline.marketo.settings import MarketoInstance
 
 MAX_BATCH = 300
+MAX_CAMPAIGN_BATCH = 100
 TOKEN_MARGIN_S = 60.0
 TOKEN_CODES = frozenset({"601", "602"})
 RETRIABLE_CODES = frozenset({"604", "608", "611", "713"})
@@ -69,6 +73,42 @@ class MarketoClient:
                 "input": [{"id": i, field: v} for i, v in items[start : start + MAX_BATCH]],
             }
             doc = await self.post("/v1/leads.json", body)
+            results.extend(doc.get("result") or [])
+        return results
+
+    async def remove_from_list(self, list_id: int, lead_ids: Sequence[int]) -> list[dict[str, Any]]:
+        """``DELETE /rest/v1/lists/{listId}/leads.json``; a lead not on the list is ``skipped``."""
+        results: list[dict[str, Any]] = []
+        for start in range(0, len(lead_ids), MAX_BATCH):
+            body = {"input": [{"id": i} for i in lead_ids[start : start + MAX_BATCH]]}
+            doc = await self._call("DELETE", f"/v1/lists/{list_id}/leads.json", body=body)
+            results.extend(doc.get("result") or [])
+        return results
+
+    async def request_campaign(
+        self, campaign_id: int, lead_ids: Sequence[int], tokens: Mapping[str, str]
+    ) -> None:
+        """``POST /rest/v1/campaigns/{campaignId}/trigger.json``: run a smart campaign whose
+        trigger is "Campaign is Requested, Source: Web Service API" for the leads, with
+        ``{{my.name}}`` token values (the same for every lead of the call)."""
+        token_list = [{"name": k, "value": v} for k, v in tokens.items()]
+        for start in range(0, len(lead_ids), MAX_CAMPAIGN_BATCH):
+            leads = [{"id": i} for i in lead_ids[start : start + MAX_CAMPAIGN_BATCH]]
+            body: dict[str, Any] = {"input": {"leads": leads, "tokens": token_list}}
+            await self.post(f"/v1/campaigns/{campaign_id}/trigger.json", body)
+
+    async def change_program_status(
+        self, program_id: int, status: str, lead_ids: Sequence[int]
+    ) -> list[dict[str, Any]]:
+        """``POST /rest/v1/leads/programs/{programId}/status.json``: the leads' membership status
+        in a program (a nurture program, say); Marketo's per-lead results."""
+        results: list[dict[str, Any]] = []
+        for start in range(0, len(lead_ids), MAX_BATCH):
+            body = {
+                "status": status,
+                "input": [{"id": i} for i in lead_ids[start : start + MAX_BATCH]],
+            }
+            doc = await self.post(f"/v1/leads/programs/{program_id}/status.json", body)
             results.extend(doc.get("result") or [])
         return results
 

@@ -26,8 +26,9 @@ from pipeline.topics import Topic, build_topics, build_worker_topics, route, rou
 from pipeline.workers.alerting.engine import Alert
 from pipeline.workers.alerting.handler import alert_record
 from pipeline.workers.alerting.rules import Severity
-from pipeline.workers.scoring.handler import LeadScore, score_record
 from pipeline.workers.scoring.models import Features, parse_decayed_weights
+from pipeline.workers.scoring.records import score_record
+from pipeline.workers.scoring.state import LeadScore
 from tests.docs.markdown import DOCS, REPO_ROOT
 
 ASYNCAPI = DOCS / "asyncapi.yaml"
