@@ -71,9 +71,15 @@ CALLS: Mapping[str, tuple[Call, tuple[str, ...]]] = {
 
 
 class MarketoSink:
-    def __init__(self, clients: Mapping[str, MarketoClient], metrics: WorkerMetrics) -> None:
+    def __init__(
+        self,
+        clients: Mapping[str, MarketoClient],
+        metrics: WorkerMetrics,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self._clients = clients
         self._metrics = metrics
+        self._sleep = sleep  # between attempts; tests pass one that does not wait
 
     async def deliver(self, effects: Sequence[Effect]) -> list[Failure]:
         groups: dict[tuple[str, str, tuple[int | str, ...]], list[Effect]] = defaultdict(list)
@@ -96,6 +102,7 @@ class MarketoSink:
                 lambda: call(client, target, effects),
                 attempts=m.max_attempts,
                 initial_s=m.retry_initial_s,
+                sleep=self._sleep,
             )
         except DELIVERY_ERRORS as exc:
             return [failure(e, exc) for e in effects]
