@@ -173,7 +173,7 @@ async def serve_worker(
         await loop.stop()
     shutdown_task.cancel()
     for lp in loops:
-        log.info("%s stopped; events %s", lp.name, worker_metrics.summary(lp.name))
+        log.info("%s worker stopped; events %s", lp.name, worker_metrics.summary(lp.name))
     return 0 if all(lp.failure is None for lp in loops) else 1
 
 

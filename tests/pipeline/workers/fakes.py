@@ -259,6 +259,7 @@ class IdempotentReceiver:
     statuses: list[int] = field(default_factory=list)
     arrivals: list[str] = field(default_factory=list)  # webhook-id of every POST, repeats too
     bodies: dict[str, dict[str, Any]] = field(default_factory=dict)  # webhook-id → first body
+    accepted: list[str] = field(default_factory=list)  # webhook-id of every POST answered 200
     forged: int = 0
 
     def app(self) -> web.Application:
@@ -278,6 +279,7 @@ class IdempotentReceiver:
                 return web.Response(status=400, text="bad signature")
         status = self.statuses.pop(0) if self.statuses else 200
         if status == 200:
+            self.accepted.append(message_id)
             self.bodies.setdefault(message_id, json.loads(raw))
             return web.Response(text="ok")
         return web.Response(status=status, text="no")

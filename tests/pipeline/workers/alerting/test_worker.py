@@ -57,6 +57,12 @@ async def test_default_rules_fire_once_each_with_duplicates_and_reach_every_sink
             alerts = await wait_for_values(
                 kafka_bootstrap, f"{prefix}.alerts", lambda found: len(found) >= len(expected)
             )
+            async with asyncio.timeout(30):  # the effects role reads the alerts back
+                while (
+                    len(fake_webhook[0].bodies) < len(expected)
+                    or len(fake_marketo[0].lists.get(1001, ())) < 2
+                ):
+                    await asyncio.sleep(0.05)
             await asyncio.sleep(0.5)  # nothing more may come
             alerts = await values(kafka_bootstrap, f"{prefix}.alerts")
     assert {(a["rule"], a["key"]) for a in alerts} == expected

@@ -189,6 +189,7 @@ async def test_emitted_scores_are_pushed_back_to_marketo(
         await publish(pub, topics, envs)
         async with running(settings) as worker:
             await worker.wait_seen(3)
+            await _until(lambda: len(fake.fields) == 2)  # the effects role, after the scores
     assert fake.fields == {
         301: {"datastreamsScore": 10.0},
         302: {"datastreamsScore": 10.0},
