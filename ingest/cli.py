@@ -17,6 +17,7 @@ COMMANDS = {
     "redrive": "ingest.commands.redrive",
     "tail": "ingest.commands.tail",
     "worker": "pipeline.workers.command",
+    "redrive-effects": "pipeline.workers.effects.redrive",
     "simulate": "tools.simulate.cli",
     "bench": "tools.bench.cli",
 }
@@ -26,6 +27,7 @@ SUMMARIES = {
     "redrive": "re-publish dead-lettered events that today's code admits",
     "tail": "print the records on a topic, from the beginning",
     "worker": "run a worker (alerting or scoring)",
+    "redrive-effects": "deliver again the worker effects that ran out of retries",
     "simulate": "push Marketo-like traffic to an ingress on 127.0.0.1 (developer tool)",
     "bench": "benchmark the ingress and the workers (developer tool)",
 }

@@ -70,23 +70,53 @@ class EffectsHandler:
 
     def handle(self, record: Record) -> None:
         for effect in self._role.decide(record):
-            if effect.sink in NOT_IDEMPOTENT and effect.key in self._ledger:
-                log.info("%s: %s already delivered; not repeated", effect.sink, effect.key)
-                self._metrics.sink_deliveries.labels(effect.sink, "repeat").inc()
-                continue
-            self._pending.append(effect)
+            self.hold(effect)
+
+    def hold(self, effect: Effect) -> None:
+        """Keep an effect for the next delivery, unless the ledger shows it made already."""
+        if effect.sink in NOT_IDEMPOTENT and effect.key in self._ledger:
+            log.info("%s: %s already delivered; not repeated", effect.sink, effect.key)
+            self._metrics.sink_deliveries.labels(effect.sink, "repeat").inc()
+            return
+        self._pending.append(effect)
 
     def replay(self, record: Record) -> None:
         return None
 
     async def flush(self) -> None:
-        pending, self._pending = self._pending, []
-        if pending:
-            await self._deliver(pending)
+        for f in await self.deliver_held():
+            log.error(
+                "%s: %s %s not delivered (%s), dead-lettered: %s",
+                self._name,
+                f.effect.sink,
+                f.effect.key,
+                f.reason,
+                f.detail,
+            )
+            self._metrics.sink_deliveries.labels(f.effect.sink, "failed").inc()
+            self._outbox.append(sink_dead_letter(f, self._dead_letter_topic, self._name))
+        await self.publish_with([])
+
+    async def publish_with(self, records: Sequence[OutboundRecord]) -> None:
+        """Write ``records`` and what deliveries left to write (ledger records, dead letters).
+        On a failure the loop retries flush: only these records are left to write."""
+        self._outbox += records
         if self._outbox:
-            # On a failure here the loop retries flush: only these records are left to write.
             await self._publisher.publish(self._outbox)
             self._outbox = []
+
+    async def deliver_held(self) -> list[Failure]:
+        """Deliver the effects held; the ledger learns the campaign requests made."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return []
+        failures = await self.deliver(pending)
+        failed = {id(f.effect) for f in failures}
+        for e in pending:
+            if e.sink in NOT_IDEMPOTENT and id(e) not in failed:
+                self._ledger.add(e.key)
+                self._outbox.append(self._ledger.record(e))
+        return failures
 
     async def deliver(self, effects: Sequence[Effect]) -> list[Failure]:
         """Each effect to its sink, the sinks side by side, in rounds that keep the record
@@ -100,25 +130,6 @@ class EffectsHandler:
             found = await asyncio.gather(*(sinks[s].deliver(es) for s, es in by_sink.items()))
             failed += [f for fs in found for f in fs]
         return failed
-
-    async def _deliver(self, pending: list[Effect]) -> None:
-        failures = await self.deliver(pending)
-        failed = {id(f.effect) for f in failures}
-        for f in failures:
-            log.error(
-                "%s: %s %s not delivered (%s), dead-lettered: %s",
-                self._name,
-                f.effect.sink,
-                f.effect.key,
-                f.reason,
-                f.detail,
-            )
-            self._metrics.sink_deliveries.labels(f.effect.sink, "failed").inc()
-            self._outbox.append(sink_dead_letter(f, self._dead_letter_topic, self._name))
-        for e in pending:
-            if e.sink in NOT_IDEMPOTENT and id(e) not in failed:
-                self._ledger.add(e.key)
-                self._outbox.append(self._ledger.record(e))
 
     def pending_offset(self, partition: Partition) -> int | None:
         return None  # flush delivers everything handled before the loop commits

@@ -58,10 +58,10 @@ async def test_default_rules_fire_once_each_with_duplicates_and_reach_every_sink
                 kafka_bootstrap, f"{prefix}.alerts", lambda found: len(found) >= len(expected)
             )
             async with asyncio.timeout(30):  # the effects role reads the alerts back
-                while (
-                    len(fake_webhook[0].bodies) < len(expected)
-                    or len(fake_marketo[0].lists.get(1001, ())) < 2
-                ):
+                while True:
+                    listed = fake_marketo[0].lists.get(1001, ())
+                    if len(fake_webhook[0].bodies) == len(expected) and len(listed) == 2:
+                        break
                     await asyncio.sleep(0.05)
             await asyncio.sleep(0.5)  # nothing more may come
             alerts = await values(kafka_bootstrap, f"{prefix}.alerts")

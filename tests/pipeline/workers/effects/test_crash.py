@@ -14,7 +14,6 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-import aiohttp
 from aiohttp.test_utils import TestServer
 
 from tests.pipeline.events import MUNCHKIN, T0, lead
@@ -72,7 +71,9 @@ max_attempts = 100
 async def until(condition: Callable[[], bool], what: str) -> None:
     try:
         async with asyncio.timeout(WAIT_S):
-            while not condition():
+            while True:  # polling: the fakes offer no notification
+                if condition():
+                    return
                 await asyncio.sleep(0.05)
     except TimeoutError:
         raise AssertionError(f"timed out waiting for {what}") from None
