@@ -27,6 +27,11 @@ WHERE_DOCUMENTED = {
     "pipeline.workers.alerting.settings.WebhookSettings": ("configuration.md", "`[alerting]`"),
     "pipeline.workers.scoring.settings.ScoringSettings": ("configuration.md", "`[scoring]`"),
     "pipeline.marketo.settings.MarketoInstance": ("configuration.md", "`[[marketo]]`"),
+    "pipeline.workers.scoring.crossings.ScoreThreshold": (
+        "configuration.md",
+        "`[[scoring.thresholds]]`",
+    ),
+    "pipeline.workers.scoring.crossings.ScoreAction": ("configuration.md", "Crossing actions"),
     "pipeline.workers.scoring.settings.ScoringFile": ("workers.md", "The scoring file"),
     "pipeline.workers.scoring.settings.Coefficients": ("workers.md", "`[logistic_regression]`"),
     "pipeline.workers.scoring.models.parse_decayed_weights": ("workers.md", "`[decayed_weights]`"),
