@@ -40,19 +40,21 @@ REPORT: dict[str, Any] = {
                 "overload": None,
             },
         },
-        "workers": {"scoring": {"kind": "scoring", "events_per_s": 52812.3}},
+        "workers": {
+            "scoring": {"kind": "scoring", "events_per_s": 52812.3, "cpu_vs_consumer": 1.874}
+        },
     },
     "workers": [{"kind": "scoring"}, {"kind": "scoring"}, {"kind": "scoring"}],
 }
 
 EXPECTED = """\
-| measured | events/s | deliveries/s | p50 / p99 ms at half load | ÷ ceiling B | 5x load: shed | 5x load: p99 s | 5x load: peak RSS MB |
-|---|---:|---:|---:|---:|---:|---:|---:|
-| ceiling A: Kafka's ProducerPerformance, acks=all | 94,612 | — | — | — | — | — | — |
-| ceiling B: raw aiokafka batch path | 132,801 | — | — | — | — | — | — |
-| ingress: direct pushes of 500 activities | 22,800 | 46 | 26 / 35 | 0.17 | 69% | 1.0 | 239 |
-| ingress: Adobe I/O single events | 2,562 | 2,562 | — | 0.02 | — | — | — |
-| scoring worker: one process, median of 3 runs | 52,812 | — | — | — | — | — | — |
+| measured | events/s | deliveries/s | p50 / p99 ms at half load | ÷ ceiling B | CPU per record ÷ bare consumer (≤ 2.0) | 5x load: shed | 5x load: p99 s | 5x load: peak RSS MB |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|
+| ceiling A: Kafka's ProducerPerformance, acks=all | 94,612 | — | — | — | — | — | — | — |
+| ceiling B: raw aiokafka batch path | 132,801 | — | — | — | — | — | — | — |
+| ingress: direct pushes of 500 activities | 22,800 | 46 | 26 / 35 | 0.17 | — | 69% | 1.0 | 239 |
+| ingress: Adobe I/O single events | 2,562 | 2,562 | — | 0.02 | — | — | — | — |
+| scoring worker: one process, median of 3 runs | 52,812 | — | — | — | 1.87 | — | — | — |
 
 Envelopes of about 914 bytes; 2 cores."""  # noqa: E501
 
