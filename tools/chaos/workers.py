@@ -47,6 +47,8 @@ class WorkerSpec:
     prefix: str
     partitions: int
     session_timeout_ms: int
+    webhook: str = ""  # alerting: the receiver its effects role posts to
+    signing_secret: str = ""
 
     @property
     def group(self) -> str:
@@ -76,6 +78,11 @@ class WorkerSpec:
         ]
         if self.kind == "alerting":
             lines += [f'rules_file = "{DEPLOY / "alert-rules.toml"}"', "log_alerts = false"]
+            if self.webhook:
+                lines += [
+                    f'webhook_url = "{self.webhook}"',
+                    f'webhook_signing_secrets = ["{self.signing_secret}"]',
+                ]
         else:
             lines.append(f'config_file = "{scoring_file(work)}"')
         return "\n".join(lines) + "\n"
@@ -145,11 +152,15 @@ async def lag(bootstrap: str, group: str, topics: list[str]) -> int:
     return sum(end - done.get(tp, 0) for tp, end in ends.items())
 
 
-async def wait_caught_up(bootstrap: str, spec: WorkerSpec, timeout_s: float) -> int:
-    """Poll until the group has committed every input record; the lag left (0 when caught up)."""
+async def wait_caught_up(
+    bootstrap: str, spec: WorkerSpec, timeout_s: float, topics: list[str] | None = None
+) -> int:
+    """Poll until the group has committed every record of its inputs (or ``topics``); the lag
+    left (0 when caught up)."""
     deadline = time.monotonic() + timeout_s
-    left = await lag(bootstrap, spec.group, spec.inputs)
+    inputs = topics or spec.inputs
+    left = await lag(bootstrap, spec.group, inputs)
     while left and time.monotonic() < deadline:
         await asyncio.sleep(0.5)
-        left = await lag(bootstrap, spec.group, spec.inputs)
+        left = await lag(bootstrap, spec.group, inputs)
     return left

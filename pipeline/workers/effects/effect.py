@@ -35,8 +35,9 @@ class Effect:
     def resource(self) -> tuple[object, ...]:
         """What the effect changes: two effects on one resource must happen in record order
         (an add to a list, then the removal of the same lead)."""
-        if self.sink == "webhook":
-            return ("webhook", self.key)  # one message each: none waits for another
+        if self.sink in ("webhook", "marketo_field"):
+            # a message each; a lead's field values share one call, the newest winning
+            return (self.sink, self.key)
         kind = "list" if self.sink in ("marketo_list", "marketo_unlist") else self.sink
         return (kind, self.munchkin, self.lead_id, self.target[:1])
 
