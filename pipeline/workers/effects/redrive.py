@@ -12,7 +12,6 @@ What fails again stays, and is reported.
 
 import argparse
 import asyncio
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -25,17 +24,17 @@ from pipeline.admin import create_missing, wait_writable
 from pipeline.consume.reader import PartitionReader
 from pipeline.consume.record import Partition, Record
 from pipeline.errors import ConfigError
-from pipeline.logs import configure_logging
 from pipeline.marketo.client import MarketoClient
 from pipeline.publish import Publisher
 from pipeline.settings import client_options
 from pipeline.topics import OutboundRecord, Topic, build_worker_topics
+from pipeline.workers.command import settings_or_exit_code
 from pipeline.workers.effects.handler import EffectsHandler, EffectsRole
 from pipeline.workers.effects.ledger import Ledger
 from pipeline.workers.history import read_since
 from pipeline.workers.metrics import WorkerMetrics
 from pipeline.workers.registry import worker_spec
-from pipeline.workers.settings import KINDS, WorkerSettings, load_worker_settings
+from pipeline.workers.settings import KINDS, WorkerSettings
 from pipeline.workers.spec import Wiring
 
 HELP = (
@@ -68,12 +67,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    try:
-        settings = load_worker_settings(args.kind, env)
-    except ConfigError as exc:
-        print(f"datastreams: configuration error: {exc}", file=sys.stderr)
-        return 2
-    configure_logging(settings.log_level)
+    settings = settings_or_exit_code(args.kind, env)
+    if isinstance(settings, int):
+        return settings
     report = asyncio.run(redrive_effects(settings, sink=args.sink, dry_run=args.dry_run))
     print(("dry run: " if args.dry_run else "") + report.line())
     return 0 if not report.failed_again else 1

@@ -283,3 +283,15 @@ class IdempotentReceiver:
             self.bodies.setdefault(message_id, json.loads(raw))
             return web.Response(text="ok")
         return web.Response(status=status, text="no")
+
+
+def marketo_table(base: str, **extra: Any) -> dict[str, Any]:
+    """A ``[[marketo]]`` table of the worker config pointing at the fake at ``base``."""
+    return {
+        "munchkin_id": MUNCHKIN,
+        "identity_url": f"{base}/identity",
+        "rest_url": f"{base}/rest",
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        **extra,
+    }

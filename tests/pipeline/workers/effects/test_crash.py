@@ -11,7 +11,6 @@ against an idempotent webhook receiver (it counts every arrival and acts once pe
 """
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp.test_utils import TestServer
@@ -30,6 +29,7 @@ from tests.pipeline.workers.harness import (
     publish,
     publisher,
     unique,
+    until,
     values,
 )
 from tests.pipeline.workers.test_worker_process import free_port
@@ -66,17 +66,6 @@ client_secret = "{CLIENT_SECRET}"
 lists = {{ followup = 1001 }}
 max_attempts = 100
 """
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    try:
-        async with asyncio.timeout(WAIT_S):
-            while True:  # polling: the fakes offer no notification
-                if condition():
-                    return
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 async def test_every_effect_arrives_at_least_once_and_once_after_dedup(

@@ -4,18 +4,18 @@ Marketo that answers each of its error codes once; a spent daily quota (607) dea
 actions, and ``redrive-effects`` delivers them once, and only once."""
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 from pipeline.workers.effects.redrive import redrive_effects
 from tests.pipeline.events import MUNCHKIN, T0, lead
-from tests.pipeline.workers.fakes import CLIENT_ID, CLIENT_SECRET, FakeMarketo
+from tests.pipeline.workers.fakes import FakeMarketo, marketo_table
 from tests.pipeline.workers.harness import (
     input_topics,
     publish,
     publisher,
     running,
     unique,
+    until,
     values,
     worker_settings,
 )
@@ -46,26 +46,9 @@ def scoring_doc(marketo: str) -> dict[str, Any]:
                 }
             ],
         },
-        "marketo": [
-            {
-                "munchkin_id": MUNCHKIN,
-                "identity_url": f"{marketo}/identity",
-                "rest_url": f"{marketo}/rest",
-                "client_id": CLIENT_ID,
-                "client_secret": CLIENT_SECRET,
-                "lists": {"followup": 1001},
-                "max_attempts": 5,  # one call may meet every scripted error
-            }
-        ],
+        # five attempts: one call may meet every scripted error
+        "marketo": [marketo_table(marketo, lists={"followup": 1001}, max_attempts=5)],
     }
-
-
-async def until(condition: Callable[[], bool], timeout_s: float = 60) -> None:
-    async with asyncio.timeout(timeout_s):
-        while True:  # polling: the fake offers no notification
-            if condition():
-                return
-            await asyncio.sleep(0.1)
 
 
 async def test_crossings_act_in_marketo_once_each_through_every_error_code(
