@@ -20,7 +20,10 @@ from tools.chaos.process import Child
 
 DEPLOY = REPO / "deploy" / "workers"
 CHECKPOINT_S = 1  # scoring: small moves reach the changelog (and commits advance) within 1 s
-ASSIGNED = re.compile(r"^datastreams_worker_assigned_partitions\{[^}]*\} (\S+)$", re.MULTILINE)
+# (worker label, value): a process also reports its effects role's partitions
+ASSIGNED = re.compile(
+    r'^datastreams_worker_assigned_partitions\{[^}]*worker="([^"]+)"[^}]*\} (\S+)$', re.MULTILINE
+)
 INPUTS = {
     "alerting": ("lead-activity", "user-audit", "notification"),
     "scoring": ("lead-activity",),
@@ -108,13 +111,15 @@ class Replica:
         await self.child.start(self.url + "/readyz")
 
     async def assigned(self) -> int:
-        """Partitions this replica owns now, from its /metrics (-1 when it does not answer)."""
+        """Partitions this replica's worker owns now (not its effects role's), from its /metrics
+        (-1 when it does not answer)."""
         try:
             async with aiohttp.ClientSession() as session, session.get(self.url + "/metrics") as r:
                 text = await r.text()
         except (aiohttp.ClientError, OSError):
             return -1
-        return int(sum(float(v) for v in ASSIGNED.findall(text)))
+        found = ASSIGNED.findall(text)
+        return int(sum(float(v) for worker, v in found if worker == self.spec.kind))
 
 
 def write_config(spec: WorkerSpec, work: Path) -> Path:
