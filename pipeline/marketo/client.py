@@ -12,10 +12,7 @@ call within the instance's ``Limiter``.
   607 (daily quota) is ``QuotaExhausted`` until the reset; 615 (concurrency) is retriable after
   a second; 604/608/611/713 (timeout, busy) and HTTP 429/5xx are retriable ``MarketoError``;
   anything else is ``MarketoRejected``.
-* At most ``MAX_BATCH`` (300) leads per call, as Marketo allows; campaign requests at most
-  ``MAX_CAMPAIGN_BATCH`` (100).
-* Write-back: lists (add, remove), campaign requests (with ``{{my.token}}`` values), program
-  membership status, lead fields (sync leads, updateOnly).
+* At most ``MAX_BATCH`` (300) leads per call, as Marketo allows.
 """
 
 import asyncio
@@ -30,7 +27,6 @@ from pipeline.marketo.limiter import WINDOW_S, Limiter
 from pipeline.marketo.settings import MarketoInstance
 
 MAX_BATCH = 300
-MAX_CAMPAIGN_BATCH = 100
 TOKEN_MARGIN_S = 60.0
 TOKEN_CODES = frozenset({"601", "602"})
 RETRIABLE_CODES = frozenset({"604", "608", "611", "713"})
@@ -76,6 +72,9 @@ class MarketoClient:
             results.extend(doc.get("result") or [])
         return results
 
+    # Write-back beyond lists and fields: Marketo takes at most 100 leads per campaign request.
+    MAX_CAMPAIGN_BATCH = 100
+
     async def remove_from_list(self, list_id: int, lead_ids: Sequence[int]) -> list[dict[str, Any]]:
         """``DELETE /rest/v1/lists/{listId}/leads.json``; a lead not on the list is ``skipped``."""
         results: list[dict[str, Any]] = []
@@ -92,8 +91,9 @@ class MarketoClient:
         trigger is "Campaign is Requested, Source: Web Service API" for the leads, with
         ``{{my.name}}`` token values (the same for every lead of the call)."""
         token_list = [{"name": k, "value": v} for k, v in tokens.items()]
-        for start in range(0, len(lead_ids), MAX_CAMPAIGN_BATCH):
-            leads = [{"id": i} for i in lead_ids[start : start + MAX_CAMPAIGN_BATCH]]
+        batch = self.MAX_CAMPAIGN_BATCH
+        for start in range(0, len(lead_ids), batch):
+            leads = [{"id": i} for i in lead_ids[start : start + batch]]
             body: dict[str, Any] = {"input": {"leads": leads, "tokens": token_list}}
             await self.post(f"/v1/campaigns/{campaign_id}/trigger.json", body)
 
