@@ -20,6 +20,7 @@ COMMANDS = {
     "backfill": "ingest.commands.backfill",
     "gaps": "ingest.commands.gaps",
     "worker": "pipeline.workers.command",
+    "redrive-effects": "pipeline.workers.effects.redrive",
     "simulate": "tools.simulate.cli",
     "bench": "tools.bench.cli",
 }
@@ -32,6 +33,7 @@ SUMMARIES = {
     "backfill": "re-read Marketo activities from its REST API into Kafka",
     "gaps": "list the periods with no events, with their recovery commands",
     "worker": "run a worker (alerting or scoring)",
+    "redrive-effects": "deliver again the worker effects that ran out of retries",
     "simulate": "push Marketo-like traffic to an ingress on 127.0.0.1 (developer tool)",
     "bench": "benchmark the ingress and the workers (developer tool)",
 }

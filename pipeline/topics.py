@@ -1,6 +1,6 @@
 """The Kafka topics, their keys and headers, and ``route``: where an event goes.
 
-Seven topics, named ``<prefix>.<name>``. Keys start with the munchkin ID and keep one subject's
+Ten topics, named ``<prefix>.<name>``. Keys start with the munchkin ID and keep one subject's
 events together. The ingress writes four (``Topics``):
 
 * lead activity   ``<munchkinId>:<leadId>``                       a lead's events share a partition
@@ -8,13 +8,21 @@ events together. The ingress writes four (``Topics``):
 * notification    ``<munchkinId>:<eventtype>``
 * dead letter     ``<munchkinId>`` (or ``unknown``); the workers write theirs here too
 
-The workers write two more (``WorkerTopics``):
+The workers write five more (``WorkerTopics``):
 
 * alerts          ``<rule>:<alert key>``; value: the alert as JSON
 * lead scores     compacted; key ``<munchkinId>:<leadId>`` (the lead-activity key, so with the
                   same partition count a lead's score lives in the partition number of its
                   activities); value: the score and the state it came from. It is the scoring
                   worker's output *and* its changelog.
+* score crossings ``<munchkinId>:<leadId>`` in its activity's partition number; value: a lead's
+                  score crossing a threshold up or down, and the Marketo actions it asks for
+* sink dead letter  the source record's key; value: the record (an alert, a score, a crossing)
+                  whose effect ran out of retries; headers name the sink, the effect's
+                  idempotency key and why. ``datastreams redrive-effects`` delivers them again.
+* effects ledger  compacted, kept a week; key: the idempotency key of an effect that is not
+                  idempotent by nature (a campaign request), written once it was delivered,
+                  so a redelivery after a crash skips it
 
 The recovery commands (``datastreams journal``, ``backfill``) keep their cursors in one more
 (``recovery_cursor_topic``):
@@ -35,7 +43,7 @@ written before 2026-11-29 (spec version, source, type, tenant and stream too), 1
 
 import functools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from pipeline.envelope import CONTENT_TYPE, DeadLetter, Envelope, Stream
@@ -79,9 +87,18 @@ class WorkerTopics:
     inputs: Topics
     alerts: Topic
     lead_scores: Topic
+    score_crossings: Topic
+    sink_dead_letter: Topic
+    effects_ledger: Topic
 
     def outputs(self) -> tuple[Topic, ...]:
-        return (self.alerts, self.lead_scores)
+        return (
+            self.alerts,
+            self.lead_scores,
+            self.score_crossings,
+            self.sink_dead_letter,
+            self.effects_ledger,
+        )
 
 
 class OutboundRecord(NamedTuple):
@@ -119,12 +136,15 @@ def build_topics(settings: TopicSettings, max_record_bytes: int) -> Topics:
 
 def build_worker_topics(settings: TopicSettings, max_record_bytes: int) -> WorkerTopics:
     inputs = build_topics(settings, max_record_bytes)
-    alerts = Topic(
-        name=f"{settings.prefix}.alerts",
-        partitions=settings.partitions,
-        replication_factor=settings.replication_factor,
-        config=dict(inputs.dead_letter.config),
-    )
+
+    def kept(suffix: str) -> Topic:  # retained as long as the dead-letter topic
+        return Topic(
+            name=f"{settings.prefix}.{suffix}",
+            partitions=settings.partitions,
+            replication_factor=settings.replication_factor,
+            config=dict(inputs.dead_letter.config),
+        )
+
     compacted = {
         "cleanup.policy": "compact",
         "max.message.bytes": str(max_record_bytes),
@@ -141,7 +161,20 @@ def build_worker_topics(settings: TopicSettings, max_record_bytes: int) -> Worke
         replication_factor=settings.replication_factor,
         config=compacted,
     )
-    return WorkerTopics(inputs=inputs, alerts=alerts, lead_scores=lead_scores)
+    # one record per delivered key, forgotten after a week (redeliveries come within hours)
+    ledger_config = {**compacted, "cleanup.policy": "compact,delete"}
+    ledger_config["retention.ms"] = str(int(7 * 24 * HOURS * 1000))
+    ledger = replace(
+        lead_scores, name=f"{settings.prefix}.effects-ledger", partitions=1, config=ledger_config
+    )
+    return WorkerTopics(
+        inputs=inputs,
+        alerts=kept("alerts"),
+        lead_scores=lead_scores,
+        score_crossings=kept("score-crossings"),
+        sink_dead_letter=kept("sink-dead-letter"),
+        effects_ledger=ledger,
+    )
 
 
 RECOVERY_CURSORS = "recovery-cursors"

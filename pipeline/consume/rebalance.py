@@ -168,6 +168,8 @@ class Membership(ABC):
                 starts.update(await self._reader.offsets_since(unset, 0))
         for part in assigned:
             consumer.seek(topic_partition(part), starts[part])
+        if unset:
+            await self._commit_start(consumer, {p: starts[p] for p in unset})
         self._generation += 1
         kept = {
             p
@@ -192,6 +194,15 @@ class Membership(ABC):
             len(kept),
             len(fresh),
         )
+
+    async def _commit_start(self, consumer: AIOKafkaConsumer, starts: dict[Partition, int]) -> None:
+        """Make the start of partitions never committed durable at once: a "latest" start
+        chosen again after a crash would skip what arrived in between. A failure (the group
+        moving again) leaves it to the first regular commit."""
+        try:
+            await consumer.commit({topic_partition(p): o for p, o in starts.items()})
+        except (CommitFailedError, KafkaError) as exc:
+            log.warning("%s: start offsets not committed yet (%s)", self.name, type(exc).__name__)
 
     def _drop(self, partitions: set[Partition]) -> None:
         if not partitions:

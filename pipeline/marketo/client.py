@@ -106,6 +106,46 @@ class MarketoClient:
             results.extend(doc.get("result") or [])
         return results
 
+    # Write-back beyond lists and fields: Marketo takes at most 100 leads per campaign request.
+    MAX_CAMPAIGN_BATCH = 100
+
+    async def remove_from_list(self, list_id: int, lead_ids: Sequence[int]) -> list[dict[str, Any]]:
+        """``DELETE /rest/v1/lists/{listId}/leads.json``; a lead not on the list is ``skipped``."""
+        results: list[dict[str, Any]] = []
+        for start in range(0, len(lead_ids), MAX_BATCH):
+            body = {"input": [{"id": i} for i in lead_ids[start : start + MAX_BATCH]]}
+            doc = await self._call("DELETE", f"/v1/lists/{list_id}/leads.json", body=body)
+            results.extend(doc.get("result") or [])
+        return results
+
+    async def request_campaign(
+        self, campaign_id: int, lead_ids: Sequence[int], tokens: Mapping[str, str]
+    ) -> None:
+        """``POST /rest/v1/campaigns/{campaignId}/trigger.json``: run a smart campaign whose
+        trigger is "Campaign is Requested, Source: Web Service API" for the leads, with
+        ``{{my.name}}`` token values (the same for every lead of the call)."""
+        token_list = [{"name": k, "value": v} for k, v in tokens.items()]
+        batch = self.MAX_CAMPAIGN_BATCH
+        for start in range(0, len(lead_ids), batch):
+            leads = [{"id": i} for i in lead_ids[start : start + batch]]
+            body: dict[str, Any] = {"input": {"leads": leads, "tokens": token_list}}
+            await self.post(f"/v1/campaigns/{campaign_id}/trigger.json", body)
+
+    async def change_program_status(
+        self, program_id: int, status: str, lead_ids: Sequence[int]
+    ) -> list[dict[str, Any]]:
+        """``POST /rest/v1/leads/programs/{programId}/status.json``: the leads' membership status
+        in a program (a nurture program, say); Marketo's per-lead results."""
+        results: list[dict[str, Any]] = []
+        for start in range(0, len(lead_ids), MAX_BATCH):
+            body = {
+                "status": status,
+                "input": [{"id": i} for i in lead_ids[start : start + MAX_BATCH]],
+            }
+            doc = await self.post(f"/v1/leads/programs/{program_id}/status.json", body)
+            results.extend(doc.get("result") or [])
+        return results
+
     async def activity_types(self) -> list[Any]:
         """``GET /rest/v1/activities/types.json``: the instance's own activity types."""
         result = (await self.get("/v1/activities/types.json", {})).get("result")

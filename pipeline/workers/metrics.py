@@ -12,8 +12,18 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from pipeline.consume.metrics import OUTCOMES, ConsumeMetrics
 
 FRESHNESS_BUCKETS_S = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0, 86400.0)
-SINKS = ("log", "webhook", "marketo_list", "marketo_push")
-SINK_RESULTS = ("ok", "failed", "skipped")
+SINKS = (
+    "log",
+    "webhook",
+    "marketo_list",
+    "marketo_unlist",
+    "marketo_campaign",
+    "marketo_program",
+    "marketo_field",
+)
+# failed: out of retries or refused, written to the sink dead-letter topic; repeat: a campaign
+# request the effects ledger shows as made already
+SINK_RESULTS = ("ok", "failed", "skipped", "repeat")
 
 
 @dataclass(frozen=True)

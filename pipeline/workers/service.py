@@ -7,14 +7,18 @@
 1. the publisher (connects in the background; the worker waits until Kafka answers),
 2. the output topics of the workers (created if missing, as the wing fits them; then its check),
 3. an HTTP client session for the sinks, the handler the wing builds with its sinks,
-4. the HTTP endpoint: ``/healthz`` (200 while the loop runs, 503 after a fatal error),
+4. the HTTP endpoint: ``/healthz`` (200 while the loops run, 503 after a fatal error),
    ``/readyz`` (200 once partitions are assigned and restored), ``/metrics``,
-5. the consume loop.
+5. the effects role's consume loop, when the wing has effects to deliver (``effects/``): its own
+   group, ``<group_id>-effects``, started first so that a new group's start at the end of the
+   topics comes before the first record the worker decides,
+6. the worker's consume loop.
 
 Shutdown is an argument (an awaitable) so tests pass an ``Event.wait``: when it completes, or when
-the loop stops on a fatal error, ``/readyz`` turns 503, the loop drains (stop fetching, finish the
-batch, release, commit, leave the group), then everything closes and one summary line is logged.
-Returns the exit status: 0, or 1 after a fatal error.
+a loop stops on a fatal error, ``/readyz`` turns 503, the loops drain (stop fetching, finish the
+batch, release, commit, leave the group; the worker's first, then its effects), then everything
+closes and one summary line per loop is logged. Returns the exit status: 0, or 1 after a fatal
+error.
 """
 
 import asyncio
@@ -33,8 +37,10 @@ from pipeline.admin import create_missing, wait_writable
 from pipeline.consume.loop import ConsumeLoop
 from pipeline.marketo.client import MarketoClient
 from pipeline.publish import Publisher
-from pipeline.settings import client_options
+from pipeline.settings import KafkaSettings, client_options
 from pipeline.topics import WorkerTopics, build_worker_topics
+from pipeline.workers.effects.handler import EffectsHandler
+from pipeline.workers.effects.ledger import Ledger
 from pipeline.workers.metrics import WorkerMetrics
 from pipeline.workers.registry import worker_spec
 from pipeline.workers.settings import WorkerSettings
@@ -42,21 +48,21 @@ from pipeline.workers.spec import Wiring, WorkerSpec
 
 log = logging.getLogger(__name__)
 
-LOOP = web.AppKey("loop", ConsumeLoop)
+LOOPS = web.AppKey("loops", tuple[ConsumeLoop, ...])
 METRICS = web.AppKey("metrics", WorkerMetrics)
 ADMIN_TIMEOUT_S = 30.0
 FOREVER_S = 365 * 24 * 3600.0
 
 
 async def healthz(request: web.Request) -> web.Response:
-    failure = request.app[LOOP].failure
+    failure = next((lp.failure for lp in request.app[LOOPS] if lp.failure is not None), None)
     if failure is not None:
         return web.json_response({"status": "failed", "detail": type(failure).__name__}, status=503)
     return web.json_response({"status": "alive"})
 
 
 async def readyz(request: web.Request) -> web.Response:
-    if request.app[LOOP].ready:
+    if all(lp.ready for lp in request.app[LOOPS]):
         return web.json_response({"status": "ready"})
     return web.json_response({"status": "not_ready"}, status=503)
 
@@ -67,9 +73,11 @@ async def metrics(request: web.Request) -> web.Response:
     return resp
 
 
-def create_http_app(loop: ConsumeLoop, worker_metrics: WorkerMetrics) -> web.Application:
+def create_http_app(
+    loops: tuple[ConsumeLoop, ...], worker_metrics: WorkerMetrics
+) -> web.Application:
     app = web.Application()
-    app[LOOP] = loop
+    app[LOOPS] = loops
     app[METRICS] = worker_metrics
     app.router.add_get("/healthz", healthz, allow_head=False)
     app.router.add_get("/readyz", readyz, allow_head=False)
@@ -108,8 +116,10 @@ async def serve_worker(
     *,
     clock: Callable[[], float] = time.time,
     on_ready: Callable[[ConsumeLoop, int], None] | None = None,
+    on_effects: Callable[[ConsumeLoop], None] | None = None,
 ) -> int:
-    """Run the worker until ``shutdown`` completes; ``on_ready(loop, http_port)`` for tests."""
+    """Run the worker until ``shutdown`` completes; ``on_ready(loop, http_port)`` and
+    ``on_effects(effects_loop)`` for tests."""
     spec = worker_spec(settings.kind)
     name = spec.kind
     worker_metrics = spec.metrics(settings)
@@ -127,6 +137,7 @@ async def serve_worker(
         session = await stack.enter_async_context(aiohttp.ClientSession())
         clients = {m.munchkin_id: MarketoClient(session, m) for m in settings.marketo}
         wiring = Wiring(settings, topics, publisher, session, clients, worker_metrics, clock)
+        effects = effects_loop(spec, wiring, kafka)
         loop = ConsumeLoop(
             name=name,
             kafka=kafka,
@@ -138,24 +149,61 @@ async def serve_worker(
             metrics=worker_metrics.consume,
             clock=clock,
         )
-        worker_metrics.ready.set_function(lambda: float(loop.ready))
-        runner = web.AppRunner(create_http_app(loop, worker_metrics), access_log=None)
+        loops = (loop,) if effects is None else (effects, loop)
+        worker_metrics.ready.set_function(lambda: float(all(lp.ready for lp in loops)))
+        runner = web.AppRunner(create_http_app(loops, worker_metrics), access_log=None)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         site = web.TCPSite(runner, settings.host, settings.port)
         await site.start()
         port = _bound_port(site, settings.port)
         log.info("%s worker: /metrics and /healthz on %s:%d", name, settings.host, port)
+        if effects is not None:
+            await effects.start()
+            stack.push_async_callback(effects.stop)
+            if on_effects is not None:
+                on_effects(effects)
+            await _first(effects.wait_ready(FOREVER_S), asyncio.shield(shutdown_task))
         await loop.start()
         stack.push_async_callback(loop.stop)
         if on_ready is not None:
             on_ready(loop, port)
-        await _first(asyncio.shield(shutdown_task), loop.wait_stopped())
+        await _first(asyncio.shield(shutdown_task), *(lp.wait_stopped() for lp in loops))
         log.info("%s worker: draining", name)
         await loop.stop()
     shutdown_task.cancel()
-    log.info("%s worker stopped; events %s", name, worker_metrics.summary(name))
-    return 0 if loop.failure is None else 1
+    for lp in loops:
+        log.info("%s worker stopped; events %s", lp.name, worker_metrics.summary(lp.name))
+    return 0 if all(lp.failure is None for lp in loops) else 1
+
+
+def effects_loop(spec: WorkerSpec, wiring: Wiring, kafka: KafkaSettings) -> ConsumeLoop | None:
+    """The effects role's loop, or None when the wing has nothing to deliver to."""
+    role = spec.effects(wiring)
+    if role is None:
+        return None
+    name, topics = f"{spec.kind}-effects", wiring.topics
+    consume = wiring.settings.consume
+    return ConsumeLoop(
+        name=name,
+        kafka=replace(kafka, client_id=f"{kafka.client_id}-effects"),
+        # a new group starts at the end: records decided before the role existed had their
+        # effects from the worker itself (or never)
+        settings=replace(consume, group_id=f"{consume.group_id}-effects", start_from="latest"),
+        topics=[t.name for t in role.inputs],
+        handler=EffectsHandler(
+            name=name,
+            role=role,
+            publisher=wiring.publisher,
+            dead_letter_topic=topics.sink_dead_letter.name,
+            ledger=Ledger(topics.effects_ledger.name, wiring.clock),
+            metrics=wiring.metrics,
+        ),
+        publisher=wiring.publisher,
+        dead_letter_topic=topics.inputs.dead_letter.name,
+        metrics=wiring.metrics.consume,
+        clock=wiring.clock,
+    )
 
 
 def _bound_port(site: web.TCPSite, configured: int) -> int:

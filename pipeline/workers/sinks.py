@@ -1,10 +1,11 @@
 """What every sink of the workers does: deliver after the records are on Kafka, retry, give up.
 
 A sink runs after its records are on Kafka (the durable copy, replayable), retries retriable
-failures with exponential backoff up to its ``max_attempts``, then gives up: it logs, counts
-``datastreams_worker_sink_deliveries_total{result="failed"}`` and never blocks the consume loop
-for longer than its attempts take. The sinks themselves are the wings': ``alerting/sinks.py``
-(log, webhook, Marketo lists) and ``scoring/sinks.py`` (scores written back to Marketo).
+failures with exponential backoff up to its ``max_attempts``, then gives up: the effects role
+writes what it could not deliver to the sink dead-letter topic
+(``datastreams_worker_sink_deliveries_total{result="failed"}``) and never blocks the consume loop
+for longer than its attempts take. The sinks are the effects role's (``effects/webhook.py``,
+``effects/marketo.py``) and the alerting wing's log (``alerting/sinks.py``).
 """
 
 import asyncio
@@ -34,11 +35,13 @@ async def with_retries(
         try:
             return await action()
         except DELIVERY_ERRORS as exc:
-            if not exc.retriable or attempt == attempts:
-                raise
             wait = exc.retry_after_s or delay
+            # A wait past the longest backoff (Marketo's quota, until midnight) is not worth
+            # holding the consume loop for: the caller dead-letters at once.
+            if not exc.retriable or attempt == attempts or wait > MAX_BACKOFF_S:
+                raise
             log.info("%s; retry %d/%d in %.1f s", exc, attempt, attempts - 1, wait)
-            await sleep(min(wait, MAX_BACKOFF_S))
+            await sleep(wait)
             delay = min(delay * 2, MAX_BACKOFF_S)
     raise AssertionError("unreachable")
 

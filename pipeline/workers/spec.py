@@ -15,6 +15,7 @@ from pipeline.consume.handler import Handler
 from pipeline.marketo.client import MarketoClient
 from pipeline.publish import Publisher
 from pipeline.topics import Topic, WorkerTopics
+from pipeline.workers.effects.handler import EffectsRole
 from pipeline.workers.metrics import WorkerMetrics
 from pipeline.workers.settings import WorkerSettings
 
@@ -44,6 +45,10 @@ async def _no_check(admin: AIOKafkaAdminClient, topics: WorkerTopics) -> None:
     return None
 
 
+def _no_effects(w: Wiring) -> EffectsRole | None:
+    return None
+
+
 @dataclass(frozen=True)
 class WorkerSpec:
     kind: str  # ``datastreams worker <kind>``; also the loop's name and the metrics' worker label
@@ -57,3 +62,6 @@ class WorkerSpec:
     )
     # Once the outputs are writable: raises when the worker cannot run with them as they are.
     check_outputs: Callable[[AIOKafkaAdminClient, WorkerTopics], Awaitable[None]] = _no_check
+    # The effects role (``effects/``): what it reads and delivers; None when nothing is
+    # configured to deliver to, and then it does not run.
+    effects: Callable[[Wiring], EffectsRole | None] = _no_effects

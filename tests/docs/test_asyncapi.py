@@ -33,8 +33,13 @@ from pipeline.topics import (
 from pipeline.workers.alerting.engine import Alert
 from pipeline.workers.alerting.handler import alert_record
 from pipeline.workers.alerting.rules import Severity
-from pipeline.workers.scoring.handler import LeadScore, score_record
+from pipeline.workers.effects.effect import Effect, Failure, sink_dead_letter
+from pipeline.workers.effects.redrive import redriven_topic
+from pipeline.workers.metrics import SINKS
+from pipeline.workers.scoring.crossings import Crossing, ScoreAction, ScoreThreshold
 from pipeline.workers.scoring.models import Features, parse_decayed_weights
+from pipeline.workers.scoring.records import Crossed, crossing_record, score_record
+from pipeline.workers.scoring.state import LeadScore
 from tests.docs.markdown import DOCS, REPO_ROOT
 
 ASYNCAPI = DOCS / "asyncapi.yaml"
@@ -78,11 +83,13 @@ def code_topics() -> list[Topic]:
     max_record_bytes = KafkaSettings().max_record_bytes
     workers = build_worker_topics(settings, max_record_bytes)
     inputs = build_topics(settings, max_record_bytes)
+    redriven = redriven_topic(workers.sink_dead_letter)
     return [
         *inputs.all(),
         *workers.outputs(),
         ledger_topic(inputs),
         recovery_cursor_topic(settings),
+        redriven,
     ]
 
 
@@ -145,7 +152,7 @@ def test_the_channel_bindings_match_the_topic_settings() -> None:
         assert kafka["partitions"] == topic.partitions, topic.name
         for key, value in kafka.get("topicConfiguration", {}).items():
             written = topic.config.get(key)
-            expected = [written] if key == "cleanup.policy" else int(written or -1)
+            expected = (written or "").split(",") if key == "cleanup.policy" else int(written or -1)
             assert value == expected, f"{topic.name} {key}: document {value}, code {written}"
 
 
@@ -197,3 +204,28 @@ def test_score_records_match_the_lead_score_message() -> None:
     value = orjson.loads(record.value)
     assert set(payload["properties"]) == set(value)
     assert set(payload["properties"]["state"]["properties"]) == set(value["state"])
+
+
+def test_crossing_records_match_the_score_crossing_message() -> None:
+    doc = load()
+    action = ScoreAction("add_to_list", list_name="followup")
+    threshold = ScoreThreshold("mql", "123-ABC-456", 30.0, 10.0, (action,), ())
+    part = Partition("marketo.lead-activity", 0)
+    crossed = Crossed(part, "123-ABC-456:1", Crossing(threshold, "up"), 31.0, 0.0, "e")
+    record = crossing_record(crossed, parse_decayed_weights({}), "marketo.score-crossings")
+    assert header_names(doc, "ScoreCrossing") == names(record.headers)
+    payload = message(doc, "ScoreCrossing")["payload"]
+    value = orjson.loads(record.value)
+    assert set(payload["properties"]) == set(value)
+    action_doc = payload["properties"]["actions"]["items"]["properties"]
+    assert set(value["actions"][0]) <= set(action_doc)
+
+
+def test_sink_dead_letters_match_the_sink_dead_letter_message() -> None:
+    doc = load()
+    record = Record(Partition("marketo.alerts", 0), 7, 0, b"k", b"{}", {}, "a", "m", "", "")
+    failed = Failure(Effect("webhook", "alert-1", record), "sink_failed", "HTTP 503")
+    letter = sink_dead_letter(failed, "marketo.sink-dead-letter", "alerting-effects")
+    assert header_names(doc, "SinkDeadLetter") == names(letter.headers)
+    sinks = message(doc, "SinkDeadLetter")["headers"]["properties"]["dl_sink"]["enum"]
+    assert set(sinks) == set(SINKS) - {"log"}

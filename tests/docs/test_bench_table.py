@@ -61,21 +61,23 @@ REPORT: dict[str, Any] = {
                 "overload": None,
             },
         },
-        "workers": {"scoring": {"kind": "scoring", "events_per_s": 52812.3}},
+        "workers": {
+            "scoring": {"kind": "scoring", "events_per_s": 52812.3, "cpu_vs_consumer": 1.874}
+        },
     },
     "workers": [{"kind": "scoring"}, {"kind": "scoring"}, {"kind": "scoring"}],
 }
 
 EXPECTED = """\
-| measured | events/CPU-s | requests/CPU-s | ÷ peer per CPU-s (goal) | events/s | deliveries/s | p50 / p99 ms at half load | ÷ ceiling B | 5x load: shed | 5x load: p99 s | 5x load: peak RSS MB |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
-| ceiling A: Kafka's ProducerPerformance, acks=all (whole JVM) | 61,234 | — | — | 94,612 | — | — | — | — | — | — |
-| ceiling B: raw aiokafka batch path | 125,000 | — | — | 132,801 | — | — | — | — | — | — |
-| ingress, closed loop: direct-push | 90,000 | 180 | 0.72 x ceiling B (≥ 0.7: met) | 45,000 | 90 | — | — | — | — | — |
-| kafka-hooks, closed loop: adobe-single | 9,000 | 9,000 | — | 4,000 | 4,000 | — | — | — | — | — |
-| ingress, open loop: direct pushes of 500 activities | — | — | — | 22,800 | 46 | 26 / 35 | 0.17 | 69% | 1.0 | 239 |
-| ingress, open loop: Adobe I/O single events | — | — | — | 2,562 | 2,562 | — | 0.02 | — | — | — |
-| scoring worker: one process, median of 3 runs | — | — | — | 52,812 | — | — | — | — | — | — |
+| measured | events/CPU-s | requests/CPU-s | ÷ peer per CPU-s (goal) | events/s | deliveries/s | p50 / p99 ms at half load | ÷ ceiling B | CPU per record ÷ bare consumer (≤ 2.0) | 5x load: shed | 5x load: p99 s | 5x load: peak RSS MB |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| ceiling A: Kafka's ProducerPerformance, acks=all (whole JVM) | 61,234 | — | — | 94,612 | — | — | — | — | — | — | — |
+| ceiling B: raw aiokafka batch path | 125,000 | — | — | 132,801 | — | — | — | — | — | — | — |
+| ingress, closed loop: direct-push | 90,000 | 180 | 0.72 x ceiling B (≥ 0.7: met) | 45,000 | 90 | — | — | — | — | — | — |
+| kafka-hooks, closed loop: adobe-single | 9,000 | 9,000 | — | 4,000 | 4,000 | — | — | — | — | — | — |
+| ingress, open loop: direct pushes of 500 activities | — | — | — | 22,800 | 46 | 26 / 35 | 0.17 | — | 69% | 1.0 | 239 |
+| ingress, open loop: Adobe I/O single events | — | — | — | 2,562 | 2,562 | — | 0.02 | — | — | — | — |
+| scoring worker: one process, median of 3 runs | — | — | — | 52,812 | — | — | — | 1.87 | — | — | — |
 
 Envelopes of about 914 bytes; 2 cores."""  # noqa: E501
 

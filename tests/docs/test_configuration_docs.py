@@ -29,6 +29,11 @@ WHERE_DOCUMENTED = {
     "pipeline.marketo.settings.MarketoInstance": ("configuration.md", "`[[marketo]]`"),
     "ingest.recover.settings.JournalRegistration": ("configuration.md", "`[[journal]]`"),
     "ingest.recover.settings.RecoverySettings": ("configuration.md", "`[recovery]`"),
+    "pipeline.workers.scoring.crossings.ScoreThreshold": (
+        "configuration.md",
+        "`[[scoring.thresholds]]`",
+    ),
+    "pipeline.workers.scoring.crossings.ScoreAction": ("configuration.md", "Crossing actions"),
     "pipeline.workers.scoring.settings.ScoringFile": ("workers.md", "The scoring file"),
     "pipeline.workers.scoring.settings.Coefficients": ("workers.md", "`[logistic_regression]`"),
     "pipeline.workers.scoring.models.parse_decayed_weights": ("workers.md", "`[decayed_weights]`"),

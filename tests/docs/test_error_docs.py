@@ -1,5 +1,8 @@
 """Every error code and dead-letter reason the code defines is documented, and nothing more."""
 
+from pipeline.consume.record import Partition, Record
+from pipeline.workers.effects.effect import Effect, failure
+from pipeline.workers.errors import SinkError
 from tests.docs import code_facts
 from tests.docs.markdown import code_spans, column, first_cells, section
 
@@ -36,3 +39,13 @@ def test_the_worker_dead_letter_reasons_are_the_documented_ones() -> None:
         f"undocumented: {sorted(reasons - documented)}; "
         f"documented but not in the code: {sorted(documented - reasons)}"
     )
+
+
+def test_the_sink_dead_letter_reasons_are_the_documented_ones() -> None:
+    record = Record(Partition("t", 0), 0, 0, None, None, {}, "", "", "", "")
+    effect = Effect("webhook", "k", record)
+    failing, refusing = SinkError("x"), SinkError("x")
+    refusing.retriable = False
+    reasons = {failure(effect, failing).reason, failure(effect, refusing).reason}
+    documented = first_cells(section("Sink dead letters", "workers.md"))
+    assert documented == reasons

@@ -151,3 +151,9 @@ def records(envs: list[Envelope], topics: Topics, partition: int = 0) -> list[Re
         part = Partition(routed.topic, partition)
         out.append(to_record(part, _Raw(offset, routed)))
     return out
+
+
+def record_of(out: OutboundRecord, offset: int = 0, partition: int | None = None) -> Record:
+    """A record the workers wrote (an alert, a score, a crossing) as a loop hands it over."""
+    part = Partition(out.topic, partition if partition is not None else out.partition or 0)
+    return to_record(part, _Raw(offset, out))

@@ -56,6 +56,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("deliveries/s", _number("deliveries_per_s", ",.0f")),
     Column("p50 / p99 ms at half load", _pair("p50_ms", "p99_ms", ".0f")),
     Column("÷ ceiling B", _number("vs_ceiling_b", ".2f")),
+    Column("CPU per record ÷ bare consumer (≤ 2.0)", _number("cpu_vs_consumer", ".2f")),
     Column("5x load: shed", _number("shed_fraction", ".0%")),
     Column("5x load: p99 s", _number("overload_p99_s", ".1f")),
     Column("5x load: peak RSS MB", _number("overload_rss_mb", ".0f")),
@@ -102,7 +103,11 @@ def rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
         count = sum(1 for run in runs if run.get("kind") == kind)
         median = f", median of {count} runs" if count > 1 else ""
         out.append(
-            {"what": f"{kind} worker: one process{median}", "events_per_s": worker["events_per_s"]}
+            {
+                "what": f"{kind} worker: one process{median}",
+                "events_per_s": worker["events_per_s"],
+                "cpu_vs_consumer": worker.get("cpu_vs_consumer"),
+            }
         )
     return out
 

@@ -7,6 +7,10 @@ of published. Compared:
 
 * alerts: ids on ``<prefix>.alerts`` against the ids the clean run fires. A repeated id is a
   duplicate effect; a missing one a lost effect; an extra one a problem.
+* webhooks: the alert ids that reached the idempotent receiver (``hook.py``) against the same
+  reference. Every one must arrive at least once (a missing one is a lost effect); arrivals
+  beyond the first are the repeats at-least-once allows, which the receiver drops by
+  ``webhook-id``; a forged signature or an id the reference lacks is a problem.
 * scores: the latest record per lead on ``<prefix>.lead-scores`` against the clean run's: the
   emitted score, the current score, the features and the number of activities counted. Every
   distinct activity must be counted once: more is a duplicate effect, fewer a lost one.
@@ -79,6 +83,7 @@ async def reference_alerts(settings: WorkerSettings, inputs: dict[str, Records])
         metrics=WorkerMetrics.create(),
         max_keys_per_rule=a.max_keys_per_rule,
         restore_horizon_s=a.restore_horizon_s,
+        lateness_s=a.lateness_s,
     )
     feed(handler, inputs)
     await handler.flush()
@@ -94,6 +99,21 @@ def alert_effects(reference: set[str], alerts: Records) -> Effects:
         problems.append(f"{len(extra)} alert(s) the uninterrupted run does not fire")
     details = {"alerts_fired": len(fired), "alerts_reference": len(reference)}
     return Effects(duplicates, len(missing), tuple(problems), details)
+
+
+def webhook_effects(reference: set[str], arrivals: Counter[str], forged: int) -> Effects:
+    missing, extra = reference - set(arrivals), set(arrivals) - reference
+    problems = []
+    if extra:
+        problems.append(f"{len(extra)} webhook(s) for alerts the uninterrupted run does not fire")
+    if forged:
+        problems.append(f"{forged} webhook(s) failed signature verification")
+    details = {
+        "webhooks_reference": len(reference),
+        "webhooks_unique": len(set(arrivals) & reference),
+        "webhook_arrivals": sum(arrivals.values()),
+    }
+    return Effects(0, len(missing), tuple(problems), details)
 
 
 Table = dict[str, tuple[Any, ...]]

@@ -20,7 +20,10 @@ from tools.process import Child, free_port
 
 DEPLOY = REPO_ROOT / "deploy" / "workers"
 CHECKPOINT_S = 1  # scoring: small moves reach the changelog (and commits advance) within 1 s
-ASSIGNED = re.compile(r"^datastreams_worker_assigned_partitions\{[^}]*\} (\S+)$", re.MULTILINE)
+# (worker label, value): a process also reports its effects role's partitions
+ASSIGNED = re.compile(
+    r'^datastreams_worker_assigned_partitions\{[^}]*worker="([^"]+)"[^}]*\} (\S+)$', re.MULTILINE
+)
 INPUTS = {
     "alerting": ("lead-activity", "user-audit", "notification"),
     "scoring": ("lead-activity",),
@@ -47,6 +50,8 @@ class WorkerSpec:
     prefix: str
     partitions: int
     session_timeout_ms: int
+    webhook: str = ""  # alerting: the receiver its effects role posts to
+    signing_secret: str = ""
 
     @property
     def group(self) -> str:
@@ -76,6 +81,11 @@ class WorkerSpec:
         ]
         if self.kind == "alerting":
             lines += [f'rules_file = "{DEPLOY / "alert-rules.toml"}"', "log_alerts = false"]
+            if self.webhook:
+                lines += [
+                    f'webhook_url = "{self.webhook}"',
+                    f'webhook_signing_secrets = ["{self.signing_secret}"]',
+                ]
         else:
             lines.append(f'config_file = "{scoring_file(work)}"')
         return "\n".join(lines) + "\n"
@@ -101,13 +111,15 @@ class Replica:
         await self.child.start(self.url + "/readyz")
 
     async def assigned(self) -> int:
-        """Partitions this replica owns now, from its /metrics (-1 when it does not answer)."""
+        """Partitions this replica's worker owns now (not its effects role's), from its /metrics
+        (-1 when it does not answer)."""
         try:
             async with aiohttp.ClientSession() as session, session.get(self.url + "/metrics") as r:
                 text = await r.text()
         except (aiohttp.ClientError, OSError):
             return -1
-        return int(sum(float(v) for v in ASSIGNED.findall(text)))
+        found = ASSIGNED.findall(text)
+        return int(sum(float(v) for worker, v in found if worker == self.spec.kind))
 
 
 def write_config(spec: WorkerSpec, work: Path) -> Path:
@@ -145,11 +157,15 @@ async def lag(bootstrap: str, group: str, topics: list[str]) -> int:
     return sum(end - done.get(tp, 0) for tp, end in ends.items())
 
 
-async def wait_caught_up(bootstrap: str, spec: WorkerSpec, timeout_s: float) -> int:
-    """Poll until the group has committed every input record; the lag left (0 when caught up)."""
+async def wait_caught_up(
+    bootstrap: str, spec: WorkerSpec, timeout_s: float, topics: list[str] | None = None
+) -> int:
+    """Poll until the group has committed every record of its inputs (or ``topics``); the lag
+    left (0 when caught up)."""
     deadline = time.monotonic() + timeout_s
-    left = await lag(bootstrap, spec.group, spec.inputs)
+    inputs = topics or spec.inputs
+    left = await lag(bootstrap, spec.group, inputs)
     while left and time.monotonic() < deadline:
         await asyncio.sleep(0.5)
-        left = await lag(bootstrap, spec.group, spec.inputs)
+        left = await lag(bootstrap, spec.group, inputs)
     return left

@@ -3,5 +3,6 @@
 * ``rules``    the rule file format, parsed into frozen values
 * ``engine``   rules evaluated per partition: pure state machines returning ``Alert`` values
 * ``handler``  ``AlertingHandler``: the consume loop's handler, exactly-once alerts
-* ``sinks``    the log, a webhook, Marketo lists
+* ``sinks``    the log, as alerts fire
+* ``effects``  the effects role's side: an alert record → a signed webhook, a Marketo list add
 """

@@ -3,7 +3,14 @@
 ``RuleEngine`` holds the state of every rule for one input partition (windows, ``after``
 markers, cooldowns). Its decisions depend only on the events and their event times, never on the
 wall clock, so replaying a partition rebuilds the same state and the same alert ids. Every map is
-bounded (``max_keys`` per rule, least recently touched key evicted) and swept by the watermark.
+bounded (``max_keys`` per rule, least recently touched key evicted) and swept by event time.
+
+Event time is kept per tenant: tenants share partitions, and one tenant's events can arrive hours
+behind another's (a backlog Adobe retries for 24 h). Each state entry belongs to its tenant and
+is swept by that tenant's watermark (the newest event time seen from it in this partition), and
+only once it is ``lateness_s`` past use, so that a late event of the tenant still finds what a
+replay of the same records would hold: sweeping never changes a decision for events up to
+``lateness_s`` behind their tenant's newest.
 
 ``SilenceWatch`` is the one rule kind driven by the clock: the last record time per tenant and
 partition, checked on every tick.
@@ -76,22 +83,29 @@ class Bounded(Generic[K, V]):
         return len(self._items)
 
 
+# A rule's state is keyed by (tenant, alert key): the tenant picks the watermark that sweeps it.
+StateKey = tuple[str, str]
+
+
 class _RuleState:
     def __init__(self, max_keys: int) -> None:
-        self.windows: Bounded[str, list[tuple[float, str]]] = Bounded(max_keys)
-        self.markers: Bounded[str, tuple[float, str]] = Bounded(max_keys)
-        self.fired: Bounded[str, float] = Bounded(max_keys)
+        self.windows: Bounded[StateKey, list[tuple[float, str]]] = Bounded(max_keys)
+        self.markers: Bounded[StateKey, tuple[float, str]] = Bounded(max_keys)
+        self.fired: Bounded[StateKey, float] = Bounded(max_keys)
 
 
 class RuleEngine:
     """Every event rule's state for one input partition."""
 
-    def __init__(self, rules: RuleSet, max_keys: int = DEFAULT_MAX_KEYS) -> None:
+    def __init__(
+        self, rules: RuleSet, max_keys: int = DEFAULT_MAX_KEYS, lateness_s: float = 0.0
+    ) -> None:
         self._rules = tuple(r for r in rules.rules if r.silence is None)
         self._state = {r.id: _RuleState(max_keys) for r in self._rules}
         self._candidates: dict[tuple[str, str], tuple[Rule, ...]] = {}
         self._followers: dict[tuple[str, str], bool] = {}
-        self.watermark_s = 0.0
+        self._lateness_s = lateness_s
+        self.watermarks: dict[str, float] = {}  # tenant → newest event time seen from it
 
     def candidates(self, stream: str, event_type: str) -> tuple[Rule, ...]:
         """Rules that may care about an event, from its headers alone (cached)."""
@@ -122,17 +136,19 @@ class RuleEngine:
         for rule in rules:
             if rule.tenants and head["munchkinid"] not in rule.tenants:
                 continue
-            if self._state[rule.id].markers.get(rule.key_of(head)) is not None:
+            key = (head["munchkinid"], rule.key_of(head))
+            if self._state[rule.id].markers.get(key) is not None:
                 return True
         return False
 
     def observe(self, doc: Doc, at_s: float, rules: tuple[Rule, ...]) -> list[Alert]:
         """Feed one event (event time ``at_s``) to ``rules`` (its candidates); alerts it fires."""
-        if at_s > self.watermark_s:
-            self.watermark_s = at_s
+        tenant = doc["munchkinid"]
+        if at_s > self.watermarks.get(tenant, 0.0):
+            self.watermarks[tenant] = at_s
         fired = []
         for rule in rules:
-            if rule.tenants and doc["munchkinid"] not in rule.tenants:
+            if rule.tenants and tenant not in rule.tenants:
                 continue
             alert = self._observe(rule, self._state[rule.id], doc, at_s)
             if alert is not None:
@@ -141,26 +157,28 @@ class RuleEngine:
 
     def _observe(self, rule: Rule, state: _RuleState, doc: Doc, at_s: float) -> Alert | None:
         key: str | None = None
+        tenant = doc["munchkinid"]
         if rule.after is not None and rule.after.selector.matches(doc):
             key = rule.key_of(doc)
-            state.markers.set(key, (at_s, doc["id"]))
+            state.markers.set((tenant, key), (at_s, doc["id"]))
         if not rule.selector.matches(doc):
             return None
         if key is None:
             key = rule.key_of(doc)
+        held = (tenant, key)
         if rule.threshold is not None:
-            found = self._window(rule, state, key, doc["id"], at_s)
+            found = self._window(rule, state, held, doc["id"], at_s)
         elif rule.after is not None:
-            found = self._sequence(rule, state, key, doc["id"], at_s)
+            found = self._sequence(rule, state, held, doc["id"], at_s)
         else:
             found = ((doc["id"],), at_s, at_s, 1)
         if found is None:
             return None
         evidence, first_s, last_s, count = found
-        last_fired = state.fired.get(key)
+        last_fired = state.fired.get(held)
         if last_fired is not None and abs(last_s - last_fired) < rule.cooldown_s:
             return None
-        state.fired.set(key, last_s)
+        state.fired.set(held, last_s)
         return Alert(
             id=alert_id(rule.id, key, evidence[-1]),
             rule=rule.id,
@@ -178,7 +196,7 @@ class RuleEngine:
 
     @staticmethod
     def _window(
-        rule: Rule, state: _RuleState, key: str, event_id: str, at_s: float
+        rule: Rule, state: _RuleState, key: StateKey, event_id: str, at_s: float
     ) -> tuple[tuple[str, ...], float, float, int] | None:
         assert rule.threshold is not None
         window = state.windows.get(key) or []
@@ -192,7 +210,7 @@ class RuleEngine:
 
     @staticmethod
     def _sequence(
-        rule: Rule, state: _RuleState, key: str, event_id: str, at_s: float
+        rule: Rule, state: _RuleState, key: StateKey, event_id: str, at_s: float
     ) -> tuple[tuple[str, ...], float, float, int] | None:
         assert rule.after is not None
         marker = state.markers.get(key)
@@ -201,20 +219,26 @@ class RuleEngine:
         return (marker[1], event_id), marker[0], at_s, 2
 
     def sweep(self) -> None:
-        """Forget state no event at the watermark can still use."""
-        now = self.watermark_s
+        """Forget state that no event of its tenant can still use: every entry is judged by its
+        own tenant's watermark, ``lateness_s`` later than it would need to be. A cooldown is
+        kept until the tenant's events are past its end by that much, so a late event inside it
+        is still held back."""
+        marks, late = self.watermarks, self._lateness_s
         for rule in self._rules:
             state = self._state[rule.id]
             if rule.threshold is not None:
+                span = rule.threshold.window_s + late
                 for key, window in state.windows.items():
-                    if window[-1][0] < now - rule.threshold.window_s:
+                    if window[-1][0] < marks.get(key[0], 0.0) - span:
                         state.windows.pop(key)
             if rule.after is not None:
+                span = rule.after.within_s + late
                 for key, marker in state.markers.items():
-                    if marker[0] < now - rule.after.within_s:
+                    if marker[0] < marks.get(key[0], 0.0) - span:
                         state.markers.pop(key)
+            span = rule.cooldown_s + late
             for key, fired_s in state.fired.items():
-                if fired_s < now - rule.cooldown_s:
+                if fired_s < marks.get(key[0], 0.0) - span:
                     state.fired.pop(key)
 
 

@@ -9,7 +9,8 @@ the headers too), so most records cost no JSON at all.
 Exactly-once alerts: the loop skips ids already handled; an alert id is derived from its trigger,
 and ids already fired are remembered (bounded) and rebuilt on restore from the partition's replay
 *and* from the alerts topic, so an alert fired just before a crash is not fired again when its
-records are handled a second time. Sinks run after the alerts are on Kafka.
+records are handled a second time. The log sink runs after the alerts are on Kafka; their other
+effects are the effects role's, read back from the alerts topic (``effects.py``).
 """
 
 import logging
@@ -26,6 +27,7 @@ from pipeline.topics import Headers, OutboundRecord
 from pipeline.workers.alerting.engine import Alert, Bounded, RuleEngine, SilenceWatch
 from pipeline.workers.alerting.rules import RuleSet
 from pipeline.workers.alerting.sinks import AlertSink
+from pipeline.workers.history import read_since
 from pipeline.workers.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ def alert_record(alert: Alert, source: Partition, topic: str, fired_at_s: float)
         "lastSeen": format_epoch_s(alert.last_seen_s),
         "firedAt": format_epoch_s(fired_at_s),
         "leadId": alert.lead_id,
+        "addToList": alert.add_to_list,
         "source": str(source),
     }
     headers: Headers = (
@@ -93,6 +96,7 @@ class AlertingHandler:
         metrics: WorkerMetrics,
         max_keys_per_rule: int,
         restore_horizon_s: float,
+        lateness_s: float = 0.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._rules = rules
@@ -101,6 +105,7 @@ class AlertingHandler:
         self._sinks = sinks
         self._metrics = metrics
         self._max_keys = max_keys_per_rule
+        self._lateness_s = lateness_s
         self._clock = clock
         self._engines: dict[Partition, RuleEngine] = {}
         self._silence = SilenceWatch(rules, clock())
@@ -118,7 +123,7 @@ class AlertingHandler:
             )
         engine = self._engines.get(part)
         if engine is None:
-            engine = self._engines[part] = RuleEngine(self._rules, self._max_keys)
+            engine = self._engines[part] = RuleEngine(self._rules, self._max_keys, self._lateness_s)
         candidates = engine.candidates(record.stream, record.event_type)
         if not candidates:
             return []
@@ -167,12 +172,9 @@ class AlertingHandler:
     async def restore(self, partitions: Sequence[Partition], reader: Reader) -> None:
         """Remember the alerts fired lately (ids are derived from triggers, so remembering all of
         them is exact); an alert fired just before a crash is then not fired again."""
-        topic_partitions = await reader.partitions(self._topic)
         since_ms = int((self._clock() - FIRED_LOOKBACK_S) * 1000)
-        starts = await reader.offsets_since(topic_partitions, since_ms)
-        ends = await reader.end_offsets(topic_partitions)
         found = 0
-        async for records in reader.read({p: (starts[p], ends[p]) for p in topic_partitions}):
+        async for records in read_since(reader, self._topic, since_ms):
             for r in records:
                 if r.event_id:
                     self._fired.set(r.event_id, True)

@@ -1,10 +1,11 @@
 """The alerting worker as the service runs it: the three envelope topics in, the handler and its
-sinks, one label set per rule declared up front."""
+log sink, the effects role (webhook, Marketo lists), one label set per rule declared up front."""
 
 from pipeline.topics import Topic, WorkerTopics
+from pipeline.workers.alerting import effects
 from pipeline.workers.alerting.handler import AlertingHandler
 from pipeline.workers.alerting.settings import AlertingSettings
-from pipeline.workers.alerting.sinks import AlertSink, LogSink, MarketoListSink, WebhookSink
+from pipeline.workers.alerting.sinks import LogSink
 from pipeline.workers.metrics import WorkerMetrics
 from pipeline.workers.settings import WorkerSettings
 from pipeline.workers.spec import Wiring, WorkerSpec
@@ -20,25 +21,17 @@ def inputs(topics: WorkerTopics) -> tuple[Topic, ...]:
     return (i.lead_activity, i.user_audit, i.notification)
 
 
-def sinks(a: AlertingSettings, w: Wiring) -> list[AlertSink]:
-    found: list[AlertSink] = [LogSink(w.metrics)] if a.log_alerts else []
-    if a.webhook.url is not None:
-        found.append(WebhookSink(w.session, a.webhook, w.metrics))
-    if w.clients:
-        found.append(MarketoListSink(w.clients, w.metrics))
-    return found
-
-
 def handler(w: Wiring) -> AlertingHandler:
     a = section(w.settings)
     return AlertingHandler(
         rules=a.rules,
         alerts_topic=w.topics.alerts.name,
         publisher=w.publisher,
-        sinks=sinks(a, w),
+        sinks=[LogSink(w.metrics)] if a.log_alerts else [],
         metrics=w.metrics,
         max_keys_per_rule=a.max_keys_per_rule,
         restore_horizon_s=a.restore_horizon_s,
+        lateness_s=a.lateness_s,
         clock=w.clock,
     )
 
@@ -47,4 +40,6 @@ def metrics(settings: WorkerSettings) -> WorkerMetrics:
     return WorkerMetrics.create((r.id, r.severity.value) for r in section(settings).rules.rules)
 
 
-ALERTING = WorkerSpec(kind="alerting", inputs=inputs, handler=handler, metrics=metrics)
+ALERTING = WorkerSpec(
+    kind="alerting", inputs=inputs, handler=handler, metrics=metrics, effects=effects.role
+)

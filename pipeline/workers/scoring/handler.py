@@ -11,6 +11,11 @@ both the output and the changelog: each record carries the score *and* the state
   are written as ``update=checkpoint`` records: ``score`` unchanged (the last emitted, or null),
   ``state`` current. Readers that want only significant moves filter on ``update``.
 
+Crossings (``crossings.py``): with thresholds configured for a lead's tenant, every new score is
+compared with them in record order; a crossing is written to ``<prefix>.score-crossings`` (before
+the scores of the same flush, so a crossing whose score is on Kafka is there too) and forces an
+``emitted`` record that carries the thresholds the lead is now above.
+
 Restore (a partition arrives): read the same-numbered lead-scores partition, latest record per
 lead. Records after the committed offset are then handled again; an activity whose offset is at
 or below its lead's ``through`` is already in the state and is skipped, so every activity counts
@@ -20,183 +25,26 @@ once and a restart or rebalance ends with the scores of an uninterrupted run. Up
 
 import logging
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Collection, Sequence
 
 import orjson
 
 from pipeline.consume.handler import Reader
 from pipeline.consume.record import Partition, Record, event_time_s
-from pipeline.envelope import format_epoch_s
 from pipeline.publish import Publisher
-from pipeline.topics import Headers, OutboundRecord
 from pipeline.workers.metrics import WorkerMetrics
-from pipeline.workers.scoring.models import (
-    Activity,
-    Features,
-    ScoringModel,
-    features_from_json,
-    features_to_json,
+from pipeline.workers.scoring.crossings import Crossings
+from pipeline.workers.scoring.models import Activity, Features, ScoringModel
+from pipeline.workers.scoring.records import (
+    Crossed,
+    activity_type,
+    crossing_record,
+    score_record,
+    state_from_json,
 )
-from pipeline.workers.scoring.sinks import MarketoScoreSink
+from pipeline.workers.scoring.state import NO_FEATURES, Leads, LeadScore, Pending, _new_tuple
 
 log = logging.getLogger(__name__)
-
-NO_FEATURES = Features()
-_new_tuple = tuple.__new__  # a NamedTuple's own __new__ is a Python function, twice as slow
-
-
-class LeadScore(NamedTuple):
-    features: Features
-    events: int
-    through: int  # offset of the last activity applied (input partition of the same number)
-    last_event_id: str
-    emitted: float | None  # the score last emitted
-    emitted_at_s: float  # event time of that emission
-
-
-# LeadScore without the counts: (decayed, decayed_at_s, events, through, last_event_id, emitted,
-# emitted_at_s). See _Leads for why.
-Held = tuple[float, float, int, int, str, float | None, float]
-
-
-class _Leads:
-    """One input partition's leads, in the form the cyclic garbage collector can ignore.
-
-    CPython's collector stops tracking an exact tuple whose items are atomic (numbers, strings,
-    None), but never a NamedTuple, nor a tuple holding a dict. Held as ``LeadScore`` (two
-    NamedTuples and a dict), every lead stayed tracked and each state update left a new
-    long-lived object behind, so full collections ran every few thousand records and walked every
-    lead: the largest cost of the scoring worker, growing with the number of leads. Here a lead is
-    a plain tuple of atomic values plus its counts dict (of ints, untracked) in a second map.
-    """
-
-    __slots__ = ("counts", "held")
-
-    def __init__(self) -> None:
-        self.held: dict[str, Held] = {}
-        self.counts: dict[str, Mapping[int, int]] = {}
-
-    def __len__(self) -> int:
-        return len(self.held)
-
-    def get(self, key: str) -> LeadScore | None:
-        found = self.held.get(key)
-        if found is None:
-            return None
-        decayed, decayed_at_s, events, through, last_event_id, emitted, emitted_at_s = found
-        features = Features(decayed, decayed_at_s, self.counts[key])
-        return LeadScore(features, events, through, last_event_id, emitted, emitted_at_s)
-
-    def put(self, key: str, state: LeadScore) -> None:
-        f = state.features
-        self.held[key] = (
-            f.decayed,
-            f.decayed_at_s,
-            state.events,
-            state.through,
-            state.last_event_id,
-            state.emitted,
-            state.emitted_at_s,
-        )
-        self.counts[key] = f.counts
-
-    def pop(self, key: str) -> None:
-        self.held.pop(key, None)
-        self.counts.pop(key, None)
-
-    def all(self) -> dict[str, LeadScore]:
-        return {k: s for k in self.held if (s := self.get(k)) is not None}
-
-    def state(self, key: str) -> LeadScore:
-        found = self.get(key)
-        if found is None:
-            raise KeyError(key)
-        return found
-
-
-class _Pending:
-    """Leads with changes not yet on the topic, oldest first: (offset, monotonic time) of the
-    first unwritten change. A dict keeps insertion order, and records are handled in offset
-    order, so the first entry holds the lowest offset and the earliest time."""
-
-    __slots__ = ("first",)
-
-    def __init__(self) -> None:
-        self.first: dict[str, tuple[int, float]] = {}
-
-    def touch(self, key: str, offset: int, now: float) -> None:
-        if key not in self.first:
-            self.first[key] = (offset, now)
-
-    def clear(self, key: str) -> None:
-        self.first.pop(key, None)
-
-    def lowest(self) -> int | None:
-        for offset, _ in self.first.values():
-            return offset
-        return None
-
-    def due(self, cutoff: float) -> list[str]:
-        """Keys pending since before ``cutoff``."""
-        keys = []
-        for key, (_, since) in self.first.items():
-            if since > cutoff:
-                break
-            keys.append(key)
-        return keys
-
-
-def score_record(
-    part: Partition, key: str, state: LeadScore, update: str, model: ScoringModel, topic: str
-) -> OutboundRecord:
-    munchkin, _, lead = key.partition(":")
-    doc: dict[str, Any] = {
-        "munchkinId": munchkin,
-        "leadId": lead,
-        "model": model.name,
-        "score": state.emitted,
-        "scoreTime": format_epoch_s(state.emitted_at_s) if state.emitted is not None else None,
-        "update": update,
-        "state": {
-            "current": model.score(state.features),
-            "features": features_to_json(state.features),
-            "events": state.events,
-            "partition": part.partition,
-            "through": state.through,
-            "lastEventId": state.last_event_id,
-            "emittedAt": state.emitted_at_s,
-        },
-    }
-    headers: Headers = (
-        ("content-type", b"application/json"),
-        ("munchkin_id", munchkin.encode()),
-        ("model", model.name.encode()),
-        ("update", update.encode()),
-    )
-    # The partition number of the lead's activities, where a restore looks for it (the service
-    # checks that both topics have as many partitions); murmur2 would pick the same one, slower.
-    return OutboundRecord(
-        topic, key.encode(), orjson.dumps(doc), headers, int(time.time() * 1000), part.partition
-    )
-
-
-def state_from_json(doc: dict[str, Any]) -> LeadScore:
-    state = doc["state"]
-    emitted = doc.get("score")
-    return LeadScore(
-        features=features_from_json(state["features"]),
-        events=int(state["events"]),
-        through=int(state["through"]),
-        last_event_id=str(state.get("lastEventId", "")),
-        emitted=None if emitted is None else float(emitted),
-        emitted_at_s=float(state.get("emittedAt", 0.0)),
-    )
-
-
-def activity_type(data: dict[str, Any]) -> int:
-    type_id = data.get("activityTypeId")
-    return type_id if isinstance(type_id, int) and not isinstance(type_id, bool) else 0
 
 
 class ScoringHandler:
@@ -211,7 +59,8 @@ class ScoringHandler:
         scores_topic: str,
         publisher: Publisher,
         metrics: WorkerMetrics,
-        pusher: MarketoScoreSink | None = None,
+        crossings: Crossings | None = None,
+        crossings_topic: str = "",
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -221,25 +70,36 @@ class ScoringHandler:
         self._topic = scores_topic
         self._publisher = publisher
         self._metrics = metrics
-        self._pusher = pusher
+        self._crossings = crossings
+        self._crossings_topic = crossings_topic
         self._clock = clock
         self._monotonic = monotonic
-        self._leads: dict[Partition, _Leads] = {}
-        self._pending: dict[Partition, _Pending] = {}
+        self._leads: dict[Partition, Leads] = {}
+        self._pending: dict[Partition, Pending] = {}
+        # the thresholds each lead is above, for the (few) leads above any
+        self._above: dict[Partition, dict[str, frozenset[str]]] = {}
         self._outbox: set[tuple[Partition, str]] = set()
+        self._crossed: list[Crossed] = []
         self._releasing: set[Partition] = set()
 
     def scores(self, partition: Partition) -> dict[str, LeadScore]:
         leads = self._leads.get(partition)
-        return leads.all() if leads is not None else {}
+        return {k: self._state(partition, k) for k in leads.held} if leads is not None else {}
+
+    def _state(self, partition: Partition, key: str) -> LeadScore:
+        state = self._leads[partition].state(key)
+        above = self._above.get(partition, {}).get(key)
+        return state._replace(above=above) if above else state
 
     def put(self, partition: Partition, key: str, state: LeadScore) -> None:
         """Hold ``state`` for a lead, as restored from the lead-scores topic."""
         leads = self._leads.get(partition)
         if leads is None:
-            leads = self._leads[partition] = _Leads()
-            self._pending[partition] = _Pending()
+            leads = self._leads[partition] = Leads()
+            self._pending[partition] = Pending()
         leads.put(key, state)
+        if state.above:
+            self._above.setdefault(partition, {})[key] = state.above
 
     # ---- per record -------------------------------------------------------------------------
 
@@ -258,9 +118,9 @@ class ScoringHandler:
             key, event_id, activity = self._activity_from_value(record)
         leads = self._leads.get(part)
         if leads is None:
-            leads = self._leads[part] = _Leads()
-            self._pending[part] = _Pending()
-        # The hot path reads and writes _Leads' two maps directly (no LeadScore is built).
+            leads = self._leads[part] = Leads()
+            self._pending[part] = Pending()
+        # The hot path reads and writes Leads' two maps directly (no LeadScore is built).
         held, all_counts = leads.held, leads.counts
         state = held.get(key)
         if state is None:
@@ -274,6 +134,11 @@ class ScoringHandler:
         features = model.apply(features, activity)
         score = model.score(features)
         emit = abs(score - (emitted or 0.0)) >= self._threshold
+        crossings = self._crossings
+        if crossings is not None:
+            tenant = key[: key.find(":")]
+            if tenant in crossings.by_tenant:
+                emit = self._cross(part, key, tenant, score, activity.at_s, event_id) or emit
         if emit:
             emitted, emitted_at_s = score, activity.at_s
         decayed, decayed_at_s, counts = features
@@ -295,6 +160,21 @@ class ScoringHandler:
         elif key not in pending.first and entry not in self._outbox:
             pending.touch(key, record.offset, self._monotonic())
 
+    def _cross(
+        self, part: Partition, key: str, tenant: str, score: float, at_s: float, event_id: str
+    ) -> bool:
+        """Compare a new score with its tenant's thresholds; whether it crossed any."""
+        assert self._crossings is not None
+        above = self._above.setdefault(part, {})
+        now, crossed = self._crossings.cross(tenant, above.get(key, frozenset()), score)
+        if now:
+            above[key] = now
+        else:
+            above.pop(key, None)
+        for c in crossed:
+            self._crossed.append(Crossed(part, key, c, score, at_s, event_id))
+        return bool(crossed)
+
     @staticmethod
     def _activity_from_value(record: Record) -> tuple[str, str, Activity]:
         """(lead key, event id, activity) from the JSON value: records without the headers."""
@@ -308,6 +188,13 @@ class ScoringHandler:
     # ---- I/O ---------------------------------------------------------------------------------
 
     async def flush(self) -> None:
+        if self._crossed:
+            # Before the scores: a score on Kafka means its crossing is too. A crash between
+            # the two decides the crossing again, under the same id (the effects role skips it).
+            topic = self._crossings_topic
+            crossed = [crossing_record(c, self._model, topic) for c in self._crossed]
+            await self._publisher.publish(crossed)
+            self._crossed = []
         emitted = sorted(self._outbox)
         cutoff = self._monotonic() - self._checkpoint_s
         checkpoints = []
@@ -318,10 +205,10 @@ class ScoringHandler:
             return
         model, topic = self._model, self._topic
         records = [
-            score_record(p, k, self._leads[p].state(k), "emitted", model, topic) for p, k in emitted
+            score_record(p, k, self._state(p, k), "emitted", model, topic) for p, k in emitted
         ]
         records += [
-            score_record(p, k, self._leads[p].state(k), "checkpoint", model, topic)
+            score_record(p, k, self._state(p, k), "checkpoint", model, topic)
             for p, k in checkpoints
         ]
         await self._publisher.publish(records)
@@ -329,12 +216,6 @@ class ScoringHandler:
             self._pending[part].clear(key)
         self._outbox.clear()
         self._count(emitted, len(checkpoints))
-        if self._pusher is not None and emitted:
-            pushes = []
-            for part, key in emitted:
-                munchkin, _, lead = key.partition(":")
-                pushes.append((munchkin, lead, self._leads[part].state(key).emitted or 0.0))
-            await self._pusher.push(pushes)
 
     def _count(self, emitted: list[tuple[Partition, str]], checkpoints: int) -> None:
         scores = self._metrics.scores
@@ -364,7 +245,9 @@ class ScoringHandler:
         for p in partitions:
             self._leads.pop(p, None)
             self._pending.pop(p, None)
+            self._above.pop(p, None)
         self._outbox = {(p, k) for p, k in self._outbox if p not in partitions}
+        self._crossed = [c for c in self._crossed if c.part not in partitions]
         self._metrics.leads.set(sum(len(v) for v in self._leads.values()))
 
     async def restore(self, partitions: Sequence[Partition], reader: Reader) -> None:
@@ -373,17 +256,25 @@ class ScoringHandler:
         starts = await reader.offsets_since(list(changelog), 0)
         ends = await reader.end_offsets(list(changelog))
         for part in partitions:
-            self._leads[part] = _Leads()
-            self._pending[part] = _Pending()
+            self._leads[part] = Leads()
+            self._pending[part] = Pending()
+            self._above[part] = {}
         read = 0
         async for records in reader.read({p: (starts[p], ends[p]) for p in changelog}):
-            leads = self._leads[changelog[records[0].partition]]
+            part = changelog[records[0].partition]
+            leads, above = self._leads[part], self._above[part]
             for r in records:
                 key = (r.key or b"").decode()
                 if r.value is None:
                     leads.pop(key)
+                    above.pop(key, None)
+                    continue
+                state = state_from_json(orjson.loads(r.value))
+                leads.put(key, state)
+                if state.above:
+                    above[key] = state.above
                 else:
-                    leads.put(key, state_from_json(orjson.loads(r.value)))
+                    above.pop(key, None)
             read += len(records)
         self._metrics.leads.set(sum(len(v) for v in self._leads.values()))
         log.info(

@@ -1,5 +1,6 @@
-"""The ``[scoring]`` table of the worker config and the scoring file it names (the model, when a
-score is emitted, how often the state is checkpointed)."""
+"""The ``[scoring]`` table of the worker config (with its ``[[scoring.thresholds]]``) and the
+scoring file it names (the model, when a score is emitted, how often the state is
+checkpointed)."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -8,6 +9,7 @@ from typing import Any
 from pipeline.config import SECONDS, read_section, setting, table
 from pipeline.errors import ConfigError
 from pipeline.workers.files import Files
+from pipeline.workers.scoring.crossings import ScoreThreshold, read_thresholds
 from pipeline.workers.scoring.models import (
     MODEL_NAMES,
     ScoringModel,
@@ -51,6 +53,8 @@ class ScoringSettings:
     port: int = setting(9102, minimum=0, maximum=65535)
     push_to_marketo: bool = setting(False)
     push_field: str = setting("datastreamsScore")
+    # [[scoring.thresholds]]: per tenant, what a score crossing up or down asks Marketo to do
+    thresholds: tuple[ScoreThreshold, ...] = setting(factory=tuple, parse=read_thresholds)
 
 
 def read_scoring(doc: Mapping[str, Any], files: Files) -> ScoringSettings:

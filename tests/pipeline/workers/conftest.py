@@ -7,7 +7,12 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from tests.pipeline.workers.fakes import FakeMarketo, FakeWebhook
+from tests.pipeline.workers.fakes import (
+    SIGNING_SECRET,
+    FakeMarketo,
+    FakeWebhook,
+    IdempotentReceiver,
+)
 
 
 @pytest.fixture
@@ -32,3 +37,12 @@ async def fake_webhook() -> AsyncIterator[tuple[FakeWebhook, str]]:
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as s:
         yield s
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[tuple[IdempotentReceiver, str]]:
+    fake = IdempotentReceiver(secret=SIGNING_SECRET)
+    server = TestServer(fake.app(), host="127.0.0.1")
+    await server.start_server()
+    yield fake, str(server.make_url("/hook"))
+    await server.close()

@@ -1,14 +1,18 @@
 """Fake HTTP peers of the workers: Marketo's REST API and a Slack-compatible webhook.
 
 Both are real aiohttp applications served on a local port; they check what a real peer checks
-(credentials, bearer tokens, body shapes) and can be scripted to fail, so sink tests can fail.
+(credentials, bearer tokens, body shapes, webhook signatures with the Standard Webhooks library's
+own verifier) and can be scripted to fail, so sink tests can fail. The webhook is an idempotent
+receiver: it counts every arrival and keeps one body per ``webhook-id``.
 ``instance`` points a Marketo instance at the fake; ``sample`` reads what the sinks counted.
 """
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from pipeline.marketo.settings import MarketoInstance
 from pipeline.secrets import Secret
@@ -17,6 +21,9 @@ from tests.pipeline.events import MUNCHKIN
 
 CLIENT_ID = "marketo-client-id"
 CLIENT_SECRET = "marketo-client-secret-0123456789"
+# Standard Webhooks secrets: whsec_ and base64 of random bytes (a test value, not a credential)
+SIGNING_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+OLD_SIGNING_SECRET = "whsec_dGhlIG9sZCBzZWNyZXQgb2YgdGhlIHJvdGF0aW9u"
 
 
 def instance(base: str, secret: str = CLIENT_SECRET) -> MarketoInstance:
@@ -46,6 +53,9 @@ class FakeMarketo:
     leads: set[int] = field(default_factory=lambda: set(range(1, 10_000)) | {884201, 884202})
     lists: dict[int, set[int]] = field(default_factory=dict)
     fields: dict[int, dict[str, Any]] = field(default_factory=dict)
+    programs: dict[int, dict[int, str]] = field(default_factory=dict)  # program → lead → status
+    # campaign requests as made: (campaign id, lead ids, {token: value})
+    requests: list[tuple[int, list[int], dict[str, str]]] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)
     calls: list[tuple[str, Any]] = field(default_factory=list)
     # scripted failures for the next REST calls: an HTTP status (int) or a Marketo error code (str)
@@ -58,6 +68,9 @@ class FakeMarketo:
         app.router.add_get("/identity/oauth/token", self.token)
         app.router.add_post("/rest/v1/lists/{list_id}/leads.json", self.add_to_list)
         app.router.add_post("/rest/v1/leads.json", self.sync_leads)
+        app.router.add_delete("/rest/v1/lists/{list_id}/leads.json", self.remove_from_list)
+        app.router.add_post("/rest/v1/campaigns/{campaign_id}/trigger.json", self.trigger)
+        app.router.add_post("/rest/v1/leads/programs/{program_id}/status.json", self.status)
         return app
 
     def expire_tokens(self) -> None:
@@ -156,6 +169,58 @@ class FakeMarketo:
                 )
         return web.json_response({"requestId": "s#1", "result": result, "success": True})
 
+    async def _refusal(self, request: web.Request) -> web.Response | None:
+        if not self._authorized(request):
+            return web.json_response(
+                {"success": False, "errors": [{"code": "601", "message": "Access token invalid"}]}
+            )
+        return self._failure()
+
+    async def remove_from_list(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.calls.append(
+            ("remove_from_list", {"list": request.match_info["list_id"], "body": body})
+        )
+        if (refused := await self._refusal(request)) is not None:
+            return refused
+        members = self.lists.setdefault(int(request.match_info["list_id"]), set())
+        result = []
+        for item in body["input"]:
+            lead = item["id"]
+            if lead in members:
+                members.discard(lead)
+                result.append({"id": lead, "status": "removed"})
+            else:
+                reason = {"code": "1015", "message": "Lead not in list"}
+                result.append({"id": lead, "status": "skipped", "reasons": [reason]})
+        return web.json_response({"requestId": "r#1", "result": result, "success": True})
+
+    async def trigger(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.calls.append(("trigger", body))
+        if (refused := await self._refusal(request)) is not None:
+            return refused
+        campaign = int(request.match_info["campaign_id"])
+        leads = [item["id"] for item in body["input"]["leads"]]
+        assert len(leads) <= 100
+        tokens = {t["name"]: t["value"] for t in body["input"].get("tokens", [])}
+        self.requests.append((campaign, leads, tokens))
+        return web.json_response(
+            {"requestId": "t#1", "result": [{"id": campaign}], "success": True}
+        )
+
+    async def status(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.calls.append(("status", body))
+        if (refused := await self._refusal(request)) is not None:
+            return refused
+        members = self.programs.setdefault(int(request.match_info["program_id"]), {})
+        result = []
+        for item in body["input"]:
+            members[item["id"]] = body["status"]
+            result.append({"id": item["id"], "status": "updated"})
+        return web.json_response({"requestId": "p#1", "result": result, "success": True})
+
 
 @dataclass
 class FakeWebhook:
@@ -182,3 +247,51 @@ class FakeWebhook:
             return web.Response(text="ok")
         headers = {"Retry-After": "0"} if status == 429 else {}
         return web.Response(status=status, text="no", headers=headers)
+
+
+@dataclass
+class IdempotentReceiver:
+    """A webhook receiver as the docs tell one to be: it verifies the signature with the
+    convention's own verifier (when it holds a secret), counts every arrival, and acts once per
+    ``webhook-id``. ``statuses`` are answered in order first (then 200)."""
+
+    secret: str | None = None
+    statuses: list[int] = field(default_factory=list)
+    arrivals: list[str] = field(default_factory=list)  # webhook-id of every POST, repeats too
+    bodies: dict[str, dict[str, Any]] = field(default_factory=dict)  # webhook-id → first body
+    accepted: list[str] = field(default_factory=list)  # webhook-id of every POST answered 200
+    forged: int = 0
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/hook", self.hook)
+        return app
+
+    async def hook(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        message_id = request.headers.get("webhook-id", "")
+        self.arrivals.append(message_id)
+        if self.secret is not None:
+            try:
+                Webhook(self.secret).verify(raw, dict(request.headers))
+            except WebhookVerificationError:
+                self.forged += 1
+                return web.Response(status=400, text="bad signature")
+        status = self.statuses.pop(0) if self.statuses else 200
+        if status == 200:
+            self.accepted.append(message_id)
+            self.bodies.setdefault(message_id, json.loads(raw))
+            return web.Response(text="ok")
+        return web.Response(status=status, text="no")
+
+
+def marketo_table(base: str, **extra: Any) -> dict[str, Any]:
+    """A ``[[marketo]]`` table of the worker config pointing at the fake at ``base``."""
+    return {
+        "munchkin_id": MUNCHKIN,
+        "identity_url": f"{base}/identity",
+        "rest_url": f"{base}/rest",
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        **extra,
+    }

@@ -177,3 +177,15 @@ def latest_by_key(records: list[ConsumerRecord[Any, Any]]) -> dict[str, dict[str
 
 def outbound(env: Envelope, topics: Topics, **changes: Any) -> OutboundRecord:
     return route(env, topics)._replace(**changes)
+
+
+async def until(condition: Callable[[], bool], what: str = "", timeout_s: float = 60.0) -> None:
+    """Poll ``condition`` (the fakes and counters offer no notification) until it holds."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                if condition():
+                    return
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what or condition}") from None

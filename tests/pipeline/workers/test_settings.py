@@ -7,6 +7,7 @@ import pytest
 from pipeline.errors import ConfigError
 from pipeline.workers.scoring.models import LogisticRegression
 from pipeline.workers.settings import load_worker_settings, parse_worker_settings
+from tests.pipeline.workers.fakes import OLD_SIGNING_SECRET, SIGNING_SECRET
 from tests.pipeline.workers.harness import DEPLOY
 
 
@@ -139,3 +140,40 @@ def test_errors_name_the_key(kind: str, doc: dict[str, object], message: str) ->
     with pytest.raises(ConfigError) as raised:
         parse_worker_settings(kind, doc, {}, DEPLOY)
     assert message in str(raised.value)
+
+
+def test_webhook_signing_secrets_resolve_and_a_bad_one_is_refused_without_its_value(
+    tmp_path: Path,
+) -> None:
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(SIGNING_SECRET + "\n")
+    doc = {
+        "alerting": {
+            "webhook_url": "https://hooks.example.com/x",
+            "webhook_signing_secrets": [f"file:{secret_file}", "env:OLD_SECRET"],
+        }
+    }
+    s = parse_worker_settings("alerting", doc, {"OLD_SECRET": OLD_SIGNING_SECRET}, DEPLOY)
+    assert s.alerting is not None
+    secrets = s.alerting.webhook.secrets
+    assert [x.reveal() for x in secrets] == [SIGNING_SECRET, OLD_SIGNING_SECRET]
+    assert "whsec" not in repr(s)
+    doc["alerting"]["webhook_signing_secrets"] = ["not-base64-!!!"]
+    with pytest.raises(ConfigError, match="webhook_signing_secrets") as refused:
+        parse_worker_settings("alerting", doc, {}, DEPLOY)
+    assert "!!!" not in str(refused.value)
+
+
+def test_a_threshold_reaches_the_scoring_settings() -> None:
+    threshold = {"id": "mql", "tenant": "123-ABC-456", "up_at": 60, "down_at": 40}
+    threshold["on_up"] = [{"action": "add_to_list", "list": "mql"}]
+    s = parse_worker_settings("scoring", {"scoring": {"thresholds": [threshold]}}, {}, DEPLOY)
+    assert s.scoring is not None
+    [t] = s.scoring.thresholds
+    assert (t.id, t.tenant, t.up_at, t.low, t.on_up[0].list_name) == (
+        "mql",
+        "123-ABC-456",
+        60.0,
+        40.0,
+        "mql",
+    )

@@ -4,7 +4,9 @@ the group's session timeout), then the killed one is started again (another reba
 
 Checked against an uninterrupted run of the same handlers over the same records
 (``effects.py``): no alert missing or fired twice, every activity counted once, every lead's
-score identical. Recovered: the survivors own every partition.
+score identical, and every alert's signed webhook at an idempotent receiver (``hook.py``) at
+least once (the alerting replicas' effects roles are killed with them). Recovered: the
+survivors own every partition.
 """
 
 import asyncio
@@ -21,7 +23,9 @@ from tools.chaos.effects import (
     reference_alerts,
     reference_scores,
     score_effects,
+    webhook_effects,
 )
+from tools.chaos.hook import Hook, new_secret
 from tools.chaos.report import ScenarioResult, result
 from tools.chaos.scenarios.common import Context, load_details, load_problems, sent, start_rig
 from tools.chaos.verify import Records, Tally, header
@@ -41,24 +45,23 @@ CATCH_UP_TIMEOUT_S = 90.0
 
 
 async def _effects(
-    bootstrap: str, prefix: str, configs: dict[str, Path], topics: dict[str, Records]
+    bootstrap: str, prefix: str, configs: dict[str, Path], topics: dict[str, Records], hook: Hook
 ) -> list[Effects]:
     kafka = KafkaSettings(bootstrap_servers=bootstrap)
     settings: dict[str, WorkerSettings] = {
         k: load_worker_settings(k, {"DATASTREAMS_WORKER_CONFIG": str(configs[k])}) for k in KINDS
     }
     inputs = {f"{prefix}.{short}": topics[short] for short in INPUTS["alerting"]}
-    alerts = alert_effects(
-        await reference_alerts(settings["alerting"], inputs),
-        await read_all(kafka, f"{prefix}.alerts"),
-    )
+    reference = await reference_alerts(settings["alerting"], inputs)
+    alerts = alert_effects(reference, await read_all(kafka, f"{prefix}.alerts"))
+    webhooks = webhook_effects(reference, hook.arrivals, hook.forged)
     leads = topics["lead-activity"]
     scores = score_effects(
         await reference_scores(settings["scoring"], leads, f"{prefix}.lead-activity"),
         await read_all(kafka, f"{prefix}.lead-scores"),
         len({header(r, "ce_id") for r in leads}),
     )
-    return [alerts, scores]
+    return [alerts, webhooks, scores]
 
 
 def _with_effects(tally: Tally, effects: list[Effects]) -> Tally:
@@ -73,10 +76,14 @@ async def run(ctx: Context) -> ScenarioResult:
     s = ctx.settings
     ctx = replace(ctx, settings=replace(s, load_s=s.worker_load_s))
     rig = await start_rig(ctx, "worker-crash", ctx.bootstrap, start_load=False)
+    secret = new_secret()
+    hook = Hook(secret)
+    url = await hook.start()
     specs = {
         k: WorkerSpec(k, ctx.bootstrap, rig.prefix, s.partitions, s.session_timeout_ms)
         for k in KINDS
     }
+    specs["alerting"] = replace(specs["alerting"], webhook=url, signing_secret=secret)
     configs = {k: write_config(spec, rig.work) for k, spec in specs.items()}
     owned = {k: s.partitions * len(INPUTS[k]) for k in KINDS}
     first = {k: Replica(specs[k], 1, configs[k], ctx.env) for k in KINDS}
@@ -100,6 +107,10 @@ async def run(ctx: Context) -> ScenarioResult:
         await asyncio.gather(*(r.start() for r in again.values()))  # as an orchestrator would
         simulation = await rig.load.finish()
         left = {k: await wait_caught_up(ctx.bootstrap, specs[k], CATCH_UP_TIMEOUT_S) for k in KINDS}
+        effects_spec = replace(specs["alerting"], kind="alerting-effects")
+        left["alerting-effects"] = await wait_caught_up(
+            ctx.bootstrap, effects_spec, CATCH_UP_TIMEOUT_S, [f"{rig.prefix}.alerts"]
+        )
         details["partitions_after_restart"] = {k: await r.assigned() for k, r in again.items()}
         stopped = [*second.values(), *again.values()]
         codes = await asyncio.gather(*(r.child.stop() for r in stopped))
@@ -107,8 +118,9 @@ async def run(ctx: Context) -> ScenarioResult:
         for r in (*first.values(), *second.values(), *again.values()):
             await r.child.stop()
         await rig.close()
+        await hook.stop()
     tally, topics = await rig.verify()
-    effects = await _effects(ctx.bootstrap, rig.prefix, configs, topics)
+    effects = await _effects(ctx.bootstrap, rig.prefix, configs, topics, hook)
     problems += load_problems(simulation)
     problems += [p for e in effects for p in e.problems]
     if not all(held.values()):

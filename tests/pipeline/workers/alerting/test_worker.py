@@ -6,7 +6,7 @@ from typing import Any
 
 from tests.pipeline.events import MUNCHKIN, OTHER, T0, lead
 from tests.pipeline.workers.alerting.scenarios import default_rule_scenarios
-from tests.pipeline.workers.fakes import CLIENT_ID, CLIENT_SECRET, FakeMarketo, FakeWebhook
+from tests.pipeline.workers.fakes import FakeMarketo, FakeWebhook, marketo_table
 from tests.pipeline.workers.harness import (
     input_topics,
     outbound,
@@ -14,6 +14,7 @@ from tests.pipeline.workers.harness import (
     publisher,
     running,
     unique,
+    until,
     values,
     wait_for_values,
     worker_settings,
@@ -23,16 +24,7 @@ from tests.pipeline.workers.harness import (
 def alerting_doc(webhook: str, marketo: str) -> dict[str, Any]:
     return {
         "alerting": {"webhook_url": webhook, "log_alerts": True},
-        "marketo": [
-            {
-                "munchkin_id": MUNCHKIN,
-                "identity_url": f"{marketo}/identity",
-                "rest_url": f"{marketo}/rest",
-                "client_id": CLIENT_ID,
-                "client_secret": CLIENT_SECRET,
-                "lists": {"followup": 1001},
-            }
-        ],
+        "marketo": [marketo_table(marketo, lists={"followup": 1001})],
     }
 
 
@@ -56,6 +48,12 @@ async def test_default_rules_fire_once_each_with_duplicates_and_reach_every_sink
             await worker.wait_seen(2 * len(events) + len(scenarios[0].events))
             alerts = await wait_for_values(
                 kafka_bootstrap, f"{prefix}.alerts", lambda found: len(found) >= len(expected)
+            )
+            await until(  # the effects role reads the alerts back
+                lambda: (
+                    len(fake_webhook[0].bodies) == len(expected)
+                    and len(fake_marketo[0].lists.get(1001, ())) == 2
+                )
             )
             await asyncio.sleep(0.5)  # nothing more may come
             alerts = await values(kafka_bootstrap, f"{prefix}.alerts")

@@ -8,8 +8,10 @@ import pytest
 from pipeline.consume.record import Partition
 from pipeline.topics import OutboundRecord
 from pipeline.workers.metrics import WorkerMetrics
-from pipeline.workers.scoring.handler import LeadScore, ScoringHandler, state_from_json
+from pipeline.workers.scoring.handler import ScoringHandler
 from pipeline.workers.scoring.models import DecayedWeights, Features
+from pipeline.workers.scoring.records import state_from_json
+from pipeline.workers.scoring.state import LeadScore
 from tests.pipeline.events import MUNCHKIN, T0, lead, records
 from tests.pipeline.workers.harness import input_topics
 

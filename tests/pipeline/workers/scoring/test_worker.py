@@ -1,7 +1,6 @@
 """The scoring worker on the real broker: deterministic scores, a crash and restart mid-stream,
 two replicas with rebalances, and the push back to a fake Marketo."""
 
-import asyncio
 import random
 from typing import Any
 
@@ -12,8 +11,8 @@ from pipeline.publish import partition_for
 from pipeline.workers.metrics import WorkerMetrics
 from pipeline.workers.scoring.handler import ScoringHandler
 from pipeline.workers.scoring.settings import ScoringSettings
-from tests.pipeline.events import MUNCHKIN, T0, lead, records
-from tests.pipeline.workers.fakes import CLIENT_ID, CLIENT_SECRET, FakeMarketo
+from tests.pipeline.events import T0, lead, records
+from tests.pipeline.workers.fakes import FakeMarketo, marketo_table
 from tests.pipeline.workers.harness import (
     input_topics,
     latest_by_key,
@@ -23,6 +22,7 @@ from tests.pipeline.workers.harness import (
     running,
     start_worker,
     unique,
+    until,
     worker_settings,
 )
 from tests.pipeline.workers.scoring.test_handler import FakePublisher
@@ -147,22 +147,14 @@ async def test_two_replicas_with_rebalances_give_the_same_scores_as_one(
         await a.wait_seen(80)
         b = await start_worker(settings)  # rebalance: a hands partitions to b
         await publish(pub, topics, parts[1])
-        await _until(lambda: a.seen() + b.seen() >= 160)
+        await until(lambda: a.seen() + b.seen() >= 160)
         assert a.loop.owned
         assert b.loop.owned
         assert await a.shutdown() == 0  # rebalance: b takes everything back
         await publish(pub, topics, parts[2])
-        await _until(lambda: a.seen() + b.seen() >= 240)
+        await until(lambda: a.seen() + b.seen() >= 240)
         assert await b.shutdown() == 0
     assert await scores(kafka_bootstrap, prefix) == await reference(envs, settings.scoring)
-
-
-async def _until(condition: Any) -> None:
-    async with asyncio.timeout(30):
-        while True:  # polling: the counters offer no notification
-            if condition():
-                return
-            await asyncio.sleep(0.05)
 
 
 async def test_emitted_scores_are_pushed_back_to_marketo(
@@ -173,15 +165,7 @@ async def test_emitted_scores_are_pushed_back_to_marketo(
     topics = input_topics(prefix)
     doc = {
         "scoring": {"push_to_marketo": True, "push_field": "datastreamsScore"},
-        "marketo": [
-            {
-                "munchkin_id": MUNCHKIN,
-                "identity_url": f"{base}/identity",
-                "rest_url": f"{base}/rest",
-                "client_id": CLIENT_ID,
-                "client_secret": CLIENT_SECRET,
-            }
-        ],
+        "marketo": [marketo_table(base)],
     }
     settings = worker_settings("scoring", kafka_bootstrap, prefix, doc=doc)
     envs = [lead(2, "301", at_s=T0), lead(2, "302", at_s=T0), lead(10, "303", at_s=T0)]
@@ -189,6 +173,7 @@ async def test_emitted_scores_are_pushed_back_to_marketo(
         await publish(pub, topics, envs)
         async with running(settings) as worker:
             await worker.wait_seen(3)
+            await until(lambda: len(fake.fields) == 2)  # the effects role, after the scores
     assert fake.fields == {
         301: {"datastreamsScore": 10.0},
         302: {"datastreamsScore": 10.0},
