@@ -89,11 +89,14 @@ CHAOS_KAFKA_PORT ?= 19692
 CHAOS_OUT ?= var/chaos
 chaos: install kafka-jars haproxy-tools ## Every fault scenario under simulator load (~10 min): one table, var/chaos/chaos.json; fails on any loss
 	$(call with_broker,chaos,$(CHAOS_KAFKA_PORT),$(PY) -m tools.chaos --bootstrap 127.0.0.1:$(CHAOS_KAFKA_PORT) --out $(CHAOS_OUT) --libs-dir $(KAFKA_LIBS_DIR))
+	$(PY) -m tools.chaos.doc_table $(CHAOS_OUT)/chaos.json docs/deploying.md
 
 # The load-balancer family alone: HAProxy (deploy/haproxy/haproxy.cfg) before three replicas.
+# A passing run rewrites the measured table of docs/deploying.md "Behind a load balancer".
 LB_SCENARIOS := lb-rolling-restart lb-replica-sigkill lb-replica-stuck lb-broker-restart
 chaos-lb: install kafka-jars haproxy-tools ## The scenarios behind HAProxy alone (~5 min): rolling restart, replica killed or stuck, broker restart
 	$(call with_broker,chaos,$(CHAOS_KAFKA_PORT),$(PY) -m tools.chaos --bootstrap 127.0.0.1:$(CHAOS_KAFKA_PORT) --out $(CHAOS_OUT)/lb --libs-dir $(KAFKA_LIBS_DIR) --only $(LB_SCENARIOS))
+	$(PY) -m tools.chaos.doc_table $(CHAOS_OUT)/lb/chaos.json docs/deploying.md
 
 # ---- deploy: the tools that check deploy/ (tests/deploy). hadolint and kubernetes-validate are
 # dev dependencies (pip); promtool and the Prometheus server come from Debian's `prometheus`
