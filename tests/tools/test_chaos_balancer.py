@@ -3,13 +3,16 @@ the docs (tools/chaos/report.py, load.py, doc_table.py), and the balancer's serv
 its stats page gives them (tools/chaos/haproxy.py; the CSV is a real HAProxy 2.6 answer)."""
 
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
+from aiokafka.structs import ConsumerRecord
 
 from tests.docs.markdown import DOCS
 from tools.chaos import doc_table
 from tools.chaos.doc_table import END, START
+from tools.chaos.downstream import alerts_of_one_replica
 from tools.chaos.haproxy import server_states
 from tools.chaos.load import Answer
 from tools.chaos.report import result, table, to_json
@@ -105,3 +108,27 @@ def test_the_deploying_page_holds_the_generated_table() -> None:
     text = (DOCS / "deploying.md").read_text("utf-8")
     assert text.count(START) == 1
     assert text.count(END) == 1
+
+
+def alert(alert_id: str, offset: int) -> ConsumerRecord[Any, Any]:
+    hs = [("ce_id", alert_id.encode())]
+    return ConsumerRecord("alerts", 0, offset, 0, 0, b"k", b"{}", None, 1, 2, hs)
+
+
+def test_an_alert_record_repeated_by_a_flush_retry_is_not_an_effect_twice() -> None:
+    records = [alert("a", 0), alert("a", 1), alert("b", 2)]  # "a" written again by a retry
+    e = alerts_of_one_replica({"a", "b"}, records, fired=2)
+    assert (e.duplicates, e.lost, e.problems) == (0, 0, ())
+    assert e.details["alert_records_repeated"] == 1
+
+
+def test_an_alert_the_worker_fired_twice_is_a_duplicate_effect() -> None:
+    e = alerts_of_one_replica({"a", "b"}, [alert("a", 0), alert("a", 1), alert("b", 2)], fired=3)
+    assert e.duplicates == 1
+    missing = alerts_of_one_replica({"a", "b"}, [alert("a", 0)], fired=1)
+    assert missing.lost == 1
+
+
+def test_an_unread_or_short_worker_count_is_a_problem() -> None:
+    assert alerts_of_one_replica({"a"}, [alert("a", 0)], fired=None).problems
+    assert alerts_of_one_replica({"a", "b"}, [alert("a", 0), alert("b", 1)], fired=1).problems

@@ -6,6 +6,7 @@ of the load-balancer rows, so the page never quotes figures no run produced. A s
 report with a row that is not ok, is refused.
 """
 
+import argparse
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -69,12 +70,13 @@ def update(report_path: Path, doc_path: Path) -> None:
     doc_path.write_text(between_markers(doc_path.read_text("utf-8"), table(report)), "utf-8")
 
 
-def main(argv: Sequence[str]) -> int:
-    if len(argv) != 2:
-        print("usage: python -m tools.chaos.doc_table REPORT.json DOC.md", file=sys.stderr)
-        return 2
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.chaos.doc_table", description=__doc__)
+    parser.add_argument("report", type=Path, help="chaos.json of a full-size run")
+    parser.add_argument("doc", type=Path, help="the page with the marker comments")
+    args = parser.parse_args(argv)
     try:
-        update(Path(argv[0]), Path(argv[1]))
+        update(args.report, args.doc)
     except (OSError, ValueError, KeyError) as exc:
         print(f"doc_table: {exc}", file=sys.stderr)
         return 1
@@ -82,4 +84,4 @@ def main(argv: Sequence[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

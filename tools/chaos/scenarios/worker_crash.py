@@ -10,10 +10,21 @@ score identical. Recovered: the survivors own every partition.
 import asyncio
 import time
 from dataclasses import replace
+from pathlib import Path
 
-from tools.chaos.downstream import KINDS, effects, with_effects
+from pipeline.reader import read_all
+from pipeline.settings import KafkaSettings
+from pipeline.workers.settings import WorkerSettings, load_worker_settings
+from tools.chaos.effects import (
+    Effects,
+    alert_effects,
+    reference_alerts,
+    reference_scores,
+    score_effects,
+)
 from tools.chaos.report import ScenarioResult, result
 from tools.chaos.scenarios.common import Context, load_details, load_problems, sent, start_rig
+from tools.chaos.verify import Records, Tally, header
 from tools.chaos.workers import (
     INPUTS,
     Replica,
@@ -24,8 +35,38 @@ from tools.chaos.workers import (
 )
 
 NAME = "worker crash + rebalance"
+KINDS = ("alerting", "scoring")
 TAKEOVER_TIMEOUT_S = 60.0
 CATCH_UP_TIMEOUT_S = 90.0
+
+
+async def _effects(
+    bootstrap: str, prefix: str, configs: dict[str, Path], topics: dict[str, Records]
+) -> list[Effects]:
+    kafka = KafkaSettings(bootstrap_servers=bootstrap)
+    settings: dict[str, WorkerSettings] = {
+        k: load_worker_settings(k, {"DATASTREAMS_WORKER_CONFIG": str(configs[k])}) for k in KINDS
+    }
+    inputs = {f"{prefix}.{short}": topics[short] for short in INPUTS["alerting"]}
+    alerts = alert_effects(
+        await reference_alerts(settings["alerting"], inputs),
+        await read_all(kafka, f"{prefix}.alerts"),
+    )
+    leads = topics["lead-activity"]
+    scores = score_effects(
+        await reference_scores(settings["scoring"], leads, f"{prefix}.lead-activity"),
+        await read_all(kafka, f"{prefix}.lead-scores"),
+        len({header(r, "ce_id") for r in leads}),
+    )
+    return [alerts, scores]
+
+
+def _with_effects(tally: Tally, effects: list[Effects]) -> Tally:
+    return replace(
+        tally,
+        duplicate_effects=tally.duplicate_effects + sum(e.duplicates for e in effects),
+        lost_effects=tally.lost_effects + sum(e.lost for e in effects),
+    )
 
 
 async def run(ctx: Context) -> ScenarioResult:
@@ -67,9 +108,9 @@ async def run(ctx: Context) -> ScenarioResult:
             await r.child.stop()
         await rig.close()
     tally, topics = await rig.verify()
-    found = await effects(ctx.bootstrap, rig.prefix, configs, topics)
+    effects = await _effects(ctx.bootstrap, rig.prefix, configs, topics)
     problems += load_problems(simulation)
-    problems += [p for e in found for p in e.problems]
+    problems += [p for e in effects for p in e.problems]
     if not all(held.values()):
         problems.append(f"a killed replica owned no partition: {held}")
     if any(left.values()):
@@ -79,12 +120,12 @@ async def run(ctx: Context) -> ScenarioResult:
     details |= {
         **load_details(simulation),
         "partitions_held_by_killed": held,
-        **{k: v for e in found for k, v in e.details.items()},
+        **{k: v for e in effects for k, v in e.details.items()},
     }
     return result(
         NAME,
         sent(simulation),
-        with_effects(tally, found),
+        _with_effects(tally, effects),
         recover_s,
         "SIGKILL of one replica per worker -> the other owns all partitions",
         problems,

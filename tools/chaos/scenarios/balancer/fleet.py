@@ -15,7 +15,7 @@ from typing import Any
 from tools.chaos.downstream import Workers, with_effects
 from tools.chaos.haproxy import SERVERS, Balancer, BalancerSpec
 from tools.chaos.ingress import IngressProcess, IngressSpec
-from tools.chaos.load import Load, tenants
+from tools.chaos.load import ADOBE_TIMEOUT_S, Load, tenants
 from tools.chaos.scenarios.common import Context, load_details, load_problems
 from tools.chaos.verify import Tally, check
 from tools.process import free_ports
@@ -85,10 +85,13 @@ class Fleet:
         bad = unretried(self.load.errors())
         if bad:
             problems.append(f"answers the upstream does not retry (or bugs): {bad}")
+        slowest = self.load.slowest_answer_s()
+        if slowest >= ADOBE_TIMEOUT_S:
+            problems.append(f"a delivery waited {slowest:.1f} s: Adobe gives up at 10 s")
         details = {
             **load_details(done.simulation),
             **{k: v for e in found for k, v in e.details.items()},
-            "slowest_answer_s": round(self.load.slowest_answer_s(), 2),
+            "slowest_answer_s": round(slowest, 2),
         }
         return with_effects(tally, found), problems, details
 
