@@ -56,6 +56,16 @@ def report(settings: str = "full", ok: bool = True) -> dict[str, object]:
     rows = [
         result("ingress SIGKILL", 10, CLEAN, 0.5, "x", (), {}, {}),
         result("LB replica SIGKILL", 1200, CLEAN, 1.4, "x", (), {"slowest_answer_s": 0.3}, {}),
+        result(
+            "LB rolling",
+            900,
+            CLEAN,
+            19.0,
+            "x",
+            (),
+            {"steps": [{"marked_down_s": 1.2}, {"marked_down_s": 1.4}]},
+            {},
+        ),
         result("LB replica stuck", 1500, CLEAN, None, "x", (), {}, {"504": 2}),
     ]
     scenarios = [to_json(r) for r in rows]
@@ -70,10 +80,11 @@ def report(settings: str = "full", ok: bool = True) -> dict[str, object]:
 
 def test_the_docs_table_holds_the_load_balancer_rows_only() -> None:
     lines = doc_table.table(report()).splitlines()
-    assert lines[2] == "| replica SIGKILL | 1,200 | 3 | 3 | 0 | 1 | 0 | none | 0.3 | 1.4 |"
-    assert lines[3] == "| replica stuck | 1,500 | 3 | 3 | 0 | 1 | 0 | 504:2 | 0.0 | never |"
-    assert len(lines) == 6
-    assert "2 shared cores, load average 6.2" in lines[5]
+    assert lines[2] == "| replica SIGKILL | 1,200 | 3 | 3 | 0 | 1 | 0 | none | 0.3 | - | 1.4 |"
+    assert lines[3] == "| rolling | 900 | 3 | 3 | 0 | 1 | 0 | none | 0.0 | 1.4 | 19.0 |"
+    assert lines[4] == "| replica stuck | 1,500 | 3 | 3 | 0 | 1 | 0 | 504:2 | 0.0 | - | never |"
+    assert len(lines) == 7
+    assert "2 shared cores, load average 6.2" in lines[6]
 
 
 @pytest.mark.parametrize("doc", [report("short"), report(ok=False)], ids=["short", "not ok"])

@@ -21,13 +21,25 @@ END = "<!-- chaos-lb-table:end -->"
 FAMILY = "LB "  # the scenario names of tools/chaos/scenarios/balancer
 HEADER = (
     "| scenario | sent | acked | on Kafka | lost | dup topic | dup effect "
-    "| upstreams saw (not 2xx) | slowest answer s | recover s |"
+    "| upstreams saw (not 2xx) | slowest answer s | out of the balancer after s | recover s |"
 )
+COLUMNS = 11
+
+
+def marked_down_s(details: Mapping[str, Any]) -> float | None:
+    """How soon the balancer took the replica(s) out: the slowest step of a rollout, the one
+    replica of a kill or a hang, every replica when the broker went away."""
+    steps = [step["marked_down_s"] for step in details.get("steps", ())]
+    if steps:
+        return None if None in steps else max(steps)
+    found = details.get("marked_down_s", details.get("all_down_after_s"))
+    return None if found is None else float(found)
 
 
 def _row(doc: Mapping[str, Any]) -> str:
     t, details = doc["tally"], doc["details"]
     recover = "never" if doc["recover_s"] is None else f"{doc['recover_s']:.1f}"
+    down = marked_down_s(details)
     cells = [
         doc["scenario"].removeprefix(FAMILY),
         f"{doc['sent']:,}",
@@ -38,6 +50,7 @@ def _row(doc: Mapping[str, Any]) -> str:
         str(t["duplicate_effects"]),
         errors_cell(doc.get("errors")),
         f"{details.get('slowest_answer_s', 0):.1f}",
+        "-" if down is None else f"{down:.1f}",
         recover,
     ]
     return "| " + " | ".join(cells) + " |"
@@ -47,7 +60,7 @@ def table(report: Mapping[str, Any]) -> str:
     rows = [doc for doc in report["scenarios"] if doc["scenario"].startswith(FAMILY)]
     if not rows:
         raise ValueError("the report has no load-balancer row")
-    lines = [HEADER, "|---" + "|---:" * 9 + "|", *(_row(doc) for doc in rows)]
+    lines = [HEADER, "|---" + "|---:" * (COLUMNS - 1) + "|", *(_row(doc) for doc in rows)]
     load, cores = (report.get("load_average") or [0.0])[0], report.get("cores")
     lines += ["", f"A full-size run on {cores} shared cores, load average {load:.1f} at its end."]
     return "\n".join(lines)
