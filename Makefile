@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 include deploy/kafka/kafka.mk
 
-.PHONY: help install lint format test test-fast check docs run clean demo bench bench-smoke bench-tools chaos fuzz
+.PHONY: help install lint format test test-fast check docs run clean demo bench bench-smoke bench-tools chaos chaos-lb fuzz
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -105,8 +105,16 @@ bench-smoke: install kafka-jars bench-tools ## Short benchmark run that proves i
 # The shared broker of the chaos run; the broker-outage and cluster scenarios start their own.
 CHAOS_KAFKA_PORT ?= 19692
 CHAOS_OUT ?= var/chaos
-chaos: install kafka-jars ## Every fault scenario under simulator load (~5 min): one table, var/chaos/chaos.json; fails on any loss
+chaos: install kafka-jars haproxy-tools ## Every fault scenario under simulator load (~10 min): one table, var/chaos/chaos.json; fails on any loss
 	$(call with_broker,chaos,$(CHAOS_KAFKA_PORT),$(PY) -m tools.chaos --bootstrap 127.0.0.1:$(CHAOS_KAFKA_PORT) --out $(CHAOS_OUT) --libs-dir $(KAFKA_LIBS_DIR))
+	$(PY) -m tools.chaos.doc_table $(CHAOS_OUT)/chaos.json docs/deploying.md
+
+# The load-balancer family alone: HAProxy (deploy/haproxy/haproxy.cfg) before three replicas.
+# A passing run rewrites the measured table of docs/deploying.md "Behind a load balancer".
+LB_SCENARIOS := lb-rolling-restart lb-replica-sigkill lb-replica-stuck lb-broker-restart
+chaos-lb: install kafka-jars haproxy-tools ## The scenarios behind HAProxy alone (~5 min): rolling restart, replica killed or stuck, broker restart
+	$(call with_broker,chaos,$(CHAOS_KAFKA_PORT),$(PY) -m tools.chaos --bootstrap 127.0.0.1:$(CHAOS_KAFKA_PORT) --out $(CHAOS_OUT)/lb --libs-dir $(KAFKA_LIBS_DIR) --only $(LB_SCENARIOS))
+	$(PY) -m tools.chaos.doc_table $(CHAOS_OUT)/lb/chaos.json docs/deploying.md
 
 # ---- deploy: the tools that check deploy/ (tests/deploy). hadolint and kubernetes-validate are
 # dev dependencies (pip); promtool and the Prometheus server come from Debian's `prometheus`
@@ -115,7 +123,7 @@ TOOLS_BIN := var/tools/bin
 KUSTOMIZE_VERSION ?= v5.7.1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deploy-tools prometheus-tools deploy-check k8s-config
+.PHONY: deploy-tools prometheus-tools haproxy-tools deploy-check k8s-config
 
 prometheus-tools: ## Install promtool and the Prometheus server (Debian package `prometheus`) if missing
 	@if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then \
@@ -124,11 +132,20 @@ prometheus-tools: ## Install promtool and the Prometheus server (Debian package 
 			apt-get install -y -q --no-install-recommends prometheus; \
 	fi
 
+# The load-balancer scenarios (tools/chaos/balancer) and tests/deploy run the shipped
+# deploy/haproxy/haproxy.cfg through a real HAProxy.
+haproxy-tools: ## Install HAProxy (Debian package `haproxy`) if missing
+	@if ! command -v haproxy >/dev/null; then \
+		$(SUDO) apt-get update -q && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q --no-install-recommends haproxy; \
+	fi
+
 $(TOOLS_BIN)/kustomize:
 	GOBIN=$(abspath $(TOOLS_BIN)) GOTOOLCHAIN=local \
 		go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
 
-deploy-tools: install prometheus-tools $(TOOLS_BIN)/kustomize ## Install what tests/deploy needs: promtool, prometheus, kustomize
+deploy-tools: install prometheus-tools haproxy-tools $(TOOLS_BIN)/kustomize ## Install what tests/deploy needs: promtool, prometheus, haproxy, kustomize
 
 deploy-check: deploy-tools kafka-jars ## Lint the Dockerfile, validate deploy/k8s, unit-test the alerts, run the Prometheus end-to-end test
 	$(VENV)/bin/pytest tests/deploy $(PYTEST_ARGS)

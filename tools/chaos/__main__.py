@@ -50,6 +50,7 @@ def main() -> None:
             "started": work.name,
             "elapsed_s": round(time.monotonic() - started, 1),
             "load_average": os.getloadavg(),
+            "cores": os.cpu_count(),
             "work_dir": str(work),
         },
     )

@@ -37,6 +37,7 @@ class IngressSpec:
     drain_timeout_s: float
     replication_factor: int = 1
     min_insync_replicas: int | None = None
+    readiness_grace_s: float = 0.0  # behind a balancer: long enough for it to take us out
 
     @property
     def url(self) -> str:
@@ -49,6 +50,7 @@ class IngressSpec:
             'host = "127.0.0.1"',
             f"port = {self.port}",
             f"drain_timeout_seconds = {self.drain_timeout_s}",
+            f"readiness_grace_seconds = {self.readiness_grace_s}",
             'log_level = "INFO"',  # the shutdown summary line is logged at INFO
             "[kafka]",
             f'bootstrap_servers = "{self.bootstrap}"',

@@ -19,6 +19,9 @@ from tools.simulate.signing import SigningKey
 from tools.simulate.tenants import SimTenant, make_tenants
 
 Keys = tuple[SigningKey, SigningKey]
+# No answer after this long is Adobe's timeout (the direct push waits 20 s); sooner, the
+# connection was refused or cut.
+ADOBE_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,13 @@ class Answer:
     @property
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def label(self) -> str:
+        """The status, or for no answer "timeout" (waited Adobe's 10 s) or "no-answer"."""
+        if self.status is not None:
+            return str(self.status)
+        return "timeout" if self.answered_at - self.sent_at >= ADOBE_TIMEOUT_S else "no-answer"
 
 
 def tenants(settings: ChaosSettings) -> tuple[SimTenant, ...]:
@@ -101,6 +111,14 @@ class Load:
             1 for a in self.answers if a.sent_at <= moment < a.answered_at and a.status is None
         )
 
+    def failed_in_flight(self, moment: float) -> dict[str, int]:
+        """Requests in flight at ``moment`` that did not get a 2xx, by what they got."""
+        return dict(
+            Counter(
+                a.label for a in self.answers if a.sent_at <= moment < a.answered_at and not a.ok
+            )
+        )
+
     def acked(self) -> int:
         return sum(p.acked_events for p in self.simulator.stats.values())
 
@@ -116,6 +134,16 @@ class Load:
             for a in self.answers
             if since <= a.sent_at < until
         )
+
+    def errors(self) -> dict[str, int]:
+        """What the upstreams saw that was not a 2xx, by status: the table's error column."""
+        return dict(sorted(Counter(a.label for a in self.answers if not a.ok).items()))
+
+    def slowest_answer_s(self, since: float = 0.0, until: float = float("inf")) -> float:
+        """The longest wait for any answer (or for giving up) to a request sent within
+        [since, until)."""
+        waits = [a.answered_at - a.sent_at for a in self.answers if since <= a.sent_at < until]
+        return max(waits, default=0.0)
 
     def slowest_refusal_s(self, since: float, until: float) -> float:
         """The longest wait for a non-2xx answer to a request sent within [since, until)."""

@@ -1,7 +1,7 @@
 """One row per scenario: the table ``make chaos`` prints and the JSON report it writes."""
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,9 @@ class ScenarioResult:
     recover_what: str  # what "recovered" means for this scenario
     problems: tuple[str, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
+    # what the upstreams were answered other than 2xx, by status ("timeout", "no-answer");
+    # None: not measured (a scenario that raised)
+    errors: dict[str, int] | None = None
 
     @property
     def ok(self) -> bool:
@@ -32,6 +35,7 @@ def result(
     recover_what: str,
     problems: Sequence[str],
     details: dict[str, Any],
+    errors: Mapping[str, int] | None = None,
 ) -> ScenarioResult:
     """A result whose problems include the table's own rules: nothing lost, no duplicate
     effect, recovered."""
@@ -46,7 +50,16 @@ def result(
     if recover_s is None:
         found.append(f"never recovered ({recover_what})")
     recover = None if recover_s is None else round(recover_s, 2)
-    return ScenarioResult(scenario, sent, tally, recover, recover_what, tuple(found), details)
+    return ScenarioResult(
+        scenario,
+        sent,
+        tally,
+        recover,
+        recover_what,
+        tuple(found),
+        details,
+        None if errors is None else dict(errors),
+    )
 
 
 COLUMNS = (
@@ -57,9 +70,17 @@ COLUMNS = (
     ("lost", 5),
     ("dup topic", 9),
     ("dup effect", 10),
+    ("upstream errors", 26),
     ("recover s", 9),
     ("ok", 3),
 )
+
+
+def errors_cell(errors: Mapping[str, int] | None) -> str:
+    """``503:12 504:3``; ``none`` when every answer was a 2xx, ``-`` when not measured."""
+    if errors is None:
+        return "-"
+    return " ".join(f"{status}:{n}" for status, n in errors.items()) or "none"
 
 
 def _row(r: ScenarioResult) -> tuple[str, ...]:
@@ -73,6 +94,7 @@ def _row(r: ScenarioResult) -> tuple[str, ...]:
         str(t.lost),
         str(t.duplicates_on_topic),
         str(t.duplicate_effects),
+        errors_cell(r.errors),
         recover,
         "yes" if r.ok else "NO",
     )

@@ -33,6 +33,14 @@ class ChaosSettings:
     # replica's return to happen under load
     worker_load_s: float = 30 * SECONDS
     redrive_letters: int = 3000  # dead letters of good events an "older ingress" wrote
+    # Behind HAProxy (deploy/haproxy/haproxy.cfg checks /readyz every 1 s, down after 2 fails):
+    # the replicas' readiness grace outlasts the 2 s the balancer needs to take one out, with
+    # room for a loaded machine.
+    lb_grace_s: float = 4 * SECONDS
+    lb_rolling_load_s: float = 60 * SECONDS  # the whole rollout happens under load
+    # a stuck replica: longer than the balancer's 9 s server timeout, so that what it held is
+    # answered 504 before it resumes
+    lb_stuck_s: float = 12 * SECONDS
 
 
 FULL = ChaosSettings()
@@ -48,4 +56,6 @@ SHORT = ChaosSettings(
     outage_s=2 * SECONDS,
     worker_load_s=10 * SECONDS,
     redrive_letters=1200,
+    lb_rolling_load_s=30 * SECONDS,
+    lb_stuck_s=10 * SECONDS,
 )

@@ -11,6 +11,7 @@ from tools.chaos.scenarios import (
     sigterm,
     worker_crash,
 )
+from tools.chaos.scenarios.balancer import broker_restart, replica_kill, replica_stuck, rolling
 from tools.chaos.scenarios.common import Context
 
 Scenario = Callable[[Context], Awaitable[ScenarioResult]]
@@ -22,4 +23,8 @@ SCENARIOS: dict[str, Scenario] = {
     "worker-crash": worker_crash.run,
     "cluster": cluster.run,
     "redrive": redrive.run,
+    "lb-rolling-restart": rolling.run,
+    "lb-replica-sigkill": replica_kill.run,
+    "lb-replica-stuck": replica_stuck.run,
+    "lb-broker-restart": broker_restart.run,
 }

@@ -93,4 +93,5 @@ async def run(ctx: Context) -> ScenarioResult:
         "broker back -> first 2xx to a delivery sent after it",
         problems,
         details,
+        rig.load.errors(),
     )

@@ -63,4 +63,5 @@ async def run(ctx: Context) -> ScenarioResult:
         "SIGKILL of one broker -> first 2xx to a delivery sent after it",
         problems,
         details,
+        rig.load.errors(),
     )

@@ -52,4 +52,5 @@ async def run(ctx: Context) -> ScenarioResult:
         "SIGKILL -> first 2xx to a delivery sent after it (restart included)",
         problems,
         details,
+        rig.load.errors(),
     )

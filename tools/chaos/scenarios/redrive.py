@@ -136,4 +136,5 @@ async def run(ctx: Context) -> ScenarioResult:
         "SIGKILL of the redrive -> a rerun has redriven the rest",
         problems,
         details,
+        rig.load.errors(),
     )

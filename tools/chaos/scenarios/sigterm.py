@@ -73,4 +73,5 @@ async def run(ctx: Context) -> ScenarioResult:
         "SIGTERM -> first 2xx to a delivery sent after it (drain and restart included)",
         problems,
         details,
+        rig.load.errors(),
     )

@@ -142,4 +142,5 @@ async def run(ctx: Context) -> ScenarioResult:
         "SIGKILL of one replica per worker -> the other owns all partitions",
         problems,
         details,
+        rig.load.errors(),
     )
