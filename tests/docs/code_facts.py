@@ -39,6 +39,8 @@ class KeySet:
 def _modules(packages: tuple[str, ...]) -> Iterator[tuple[str, ast.Module]]:
     for package in packages:
         for path in sorted((REPO_ROOT / package).rglob("*.py")):
+            if "node_modules" in path.parts:  # npm packages the bench installs, not our code
+                continue
             name = ".".join(path.relative_to(REPO_ROOT).with_suffix("").parts)
             yield name, ast.parse(path.read_text("utf-8"), str(path))
 
