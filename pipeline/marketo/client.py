@@ -28,7 +28,7 @@ from typing import Any
 import aiohttp
 
 from pipeline.marketo.errors import MarketoError, MarketoRejected, QuotaExhausted
-from pipeline.marketo.limiter import WINDOW_S, Limiter
+from pipeline.marketo.limiter import Limiter
 from pipeline.marketo.settings import MarketoInstance
 
 MAX_BATCH = 300
@@ -259,7 +259,9 @@ class MarketoClient:
             )
         if "606" in codes:
             self.limiter.too_fast()
-            return MarketoError(f"Marketo's rate limit: {message}", "606", retry_after_s=WINDOW_S)
+            return MarketoError(
+                f"Marketo's rate limit: {message}", "606", retry_after_s=self.limiter.backoff_s
+            )
         if "615" in codes:
             return MarketoError(
                 f"Marketo's concurrency limit: {message}", "615", CONCURRENCY_RETRY_S

@@ -41,6 +41,7 @@ class Limiter:
         self.calls_per_window = max(1, int(CALLS_PER_WINDOW * instance.rate_share))
         self.concurrency = max(1, int(CONCURRENT_CALLS * instance.rate_share))
         self.daily_calls = max(1, int(instance.daily_quota * instance.quota_share))
+        self.backoff_s = instance.rate_limit_backoff_s
         self.calls_today = 0
         self._clock, self._now, self._sleep = clock, now, sleep
         self._starts: deque[float] = deque()
@@ -57,9 +58,10 @@ class Limiter:
             await self._wait_for_window()
             yield
 
-    def too_fast(self, seconds: float = WINDOW_S) -> None:
-        """Marketo said 606: other integrations use the rate too; pause this process' calls."""
-        self._paused_until = max(self._paused_until, self._clock() + seconds)
+    def too_fast(self) -> None:
+        """Marketo said 606: other integrations use the rate too; pause this process' calls for
+        ``rate_limit_backoff_seconds``."""
+        self._paused_until = max(self._paused_until, self._clock() + self.backoff_s)
 
     def quota_spent(self) -> None:
         """Marketo said 607: the instance's quota is gone for today, whatever our share says."""

@@ -40,6 +40,9 @@ class MarketoInstance:
     # of it this process may spend; past it, calls wait for the reset instead of failing others.
     daily_quota: int = setting(50_000, minimum=1)
     quota_share: float = setting(0.2, minimum=0.001, maximum=1.0)
+    # After a 606 (the instance's rate was exceeded, by us or another integration), this
+    # process' calls to the instance pause this long: Marketo counts over 20-s windows.
+    rate_limit_backoff_s: float = setting(20 * SECONDS, minimum=0.1)
 
 
 def read_marketo(doc: Mapping[str, Any], env: Mapping[str, str]) -> tuple[MarketoInstance, ...]:
