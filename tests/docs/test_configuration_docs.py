@@ -41,11 +41,11 @@ WHERE_DOCUMENTED = {
         "workers.md",
         "The coefficients file",
     ),
-    "pipeline.workers.alerting.rules.RULE_KEYS": ("workers.md", "`[[rules]]`"),
-    "pipeline.workers.alerting.rules._condition": ("workers.md", "`where` conditions"),
-    "pipeline.workers.alerting.rules._threshold": ("workers.md", "`threshold`"),
-    "pipeline.workers.alerting.rules._after": ("workers.md", "`after`"),
-    "pipeline.workers.alerting.rules._silence": ("workers.md", "`silence`"),
+    "pipeline.workers.alerting.rule_file.RULE_KEYS": ("workers.md", "`[[rules]]`"),
+    "pipeline.workers.alerting.rule_file._condition": ("workers.md", "`where` conditions"),
+    "pipeline.workers.alerting.rule_file._threshold": ("workers.md", "`threshold`"),
+    "pipeline.workers.alerting.rule_file._after": ("workers.md", "`after`"),
+    "pipeline.workers.alerting.rule_file._silence": ("workers.md", "`silence`"),
 }
 # The tables of a file: each must have a heading of its own, as `[name]` or `[[name]]`.
 TABLE_SETS = {"ingest.settings.SECTIONS", "pipeline.workers.settings.SECTIONS"}

@@ -11,7 +11,8 @@ from standardwebhooks import Webhook
 
 from pipeline.config import DAYS, HOURS, SECONDS, Secret, read_section, resolve, setting, table
 from pipeline.errors import ConfigError
-from pipeline.workers.alerting.rules import RuleSet, Severity, parse_rules
+from pipeline.workers.alerting.rule_file import parse_rules
+from pipeline.workers.alerting.rules import RuleSet, Severity
 from pipeline.workers.files import Files
 
 START_FROM = ("earliest", "latest")

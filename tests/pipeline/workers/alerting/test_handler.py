@@ -14,7 +14,7 @@ from pipeline.settings import TopicSettings
 from pipeline.topics import build_topics
 from pipeline.workers.alerting.engine import RuleEngine
 from pipeline.workers.alerting.handler import AlertingHandler, header_fields
-from pipeline.workers.alerting.rules import parse_rules
+from pipeline.workers.alerting.rule_file import parse_rules
 from pipeline.workers.metrics import WorkerMetrics
 from tests.pipeline.events import T0, lead, records
 from tests.pipeline.workers.harness import DEPLOY

@@ -10,7 +10,8 @@ import pytest
 from pipeline.consume.record import event_time_s
 from pipeline.envelope import Envelope
 from pipeline.workers.alerting.engine import RuleEngine, SilenceWatch
-from pipeline.workers.alerting.rules import RuleSet, parse_rules
+from pipeline.workers.alerting.rule_file import parse_rules
+from pipeline.workers.alerting.rules import RuleSet
 from pipeline.workers.errors import RuleError
 from tests.pipeline.events import MUNCHKIN, OTHER, T0, audit, lead, notification
 from tests.pipeline.workers.alerting.scenarios import default_rule_scenarios
