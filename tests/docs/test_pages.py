@@ -53,7 +53,8 @@ def test_the_readme_links_resolve() -> None:
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
 def test_no_page_cites_anything_outside_the_repository(page: Path) -> None:
     text = page.read_text("utf-8")
-    for outside in ("../shared", "/work/shared", "PROTOCOL.md"):
+    # Spelled in pieces, so that this file does not itself look like such a citation.
+    for outside in (".." + "/shared", "/work" + "/shared", "PROTOCOL" + ".md"):
         assert outside not in text, f"{page.name} cites {outside}"
 
 
