@@ -16,6 +16,7 @@ from ingest import handlers, keys
 from ingest.auth import TenantDirectory
 from ingest.body import RUNNER_OPTIONS
 from ingest.errors import IngestError, MethodNotAllowed, NotFound, PayloadTooLarge
+from ingest.intake import IntakeLimits
 from ingest.limits import InFlight, RateLimiter
 from ingest.metrics import IngestMetrics
 from ingest.oauth import OAuthVerifier
@@ -144,6 +145,7 @@ def create_app(
     app[keys.TENANTS] = TenantDirectory.from_tenants(settings.tenants)
     app[keys.DRAINING] = asyncio.Event()
     app[keys.LIMITER] = RateLimiter(settings.limits)
+    app[keys.INTAKE_LIMITS] = IntakeLimits.of(settings.server)
     app[keys.IN_FLIGHT] = in_flight = InFlight(
         settings.server.max_concurrent_deliveries, settings.server.max_in_flight_body_bytes
     )

@@ -51,7 +51,7 @@ def received_at(request: web.Request) -> str:
 
 
 def limits_of(request: web.Request) -> IntakeLimits:
-    return IntakeLimits.of(request.app[keys.SETTINGS].server)
+    return request.app[keys.INTAKE_LIMITS]  # built once with the app
 
 
 async def lead_activity(request: web.Request) -> web.Response:

@@ -7,6 +7,7 @@ from datetime import datetime
 from aiohttp import web
 
 from ingest.auth import TenantDirectory
+from ingest.intake import IntakeLimits
 from ingest.limits import InFlight, RateLimiter, Reservation
 from ingest.metrics import IngestMetrics
 from ingest.oauth import OAuthVerifier
@@ -25,6 +26,7 @@ DRAINING = web.AppKey("draining", asyncio.Event)
 CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("clock")
 OAUTH = web.AppKey("oauth", OAuthVerifier)
 LIMITER = web.AppKey("limiter", RateLimiter)
+INTAKE_LIMITS = web.AppKey("intake_limits", IntakeLimits)
 IN_FLIGHT = web.AppKey("in_flight", InFlight)
 # The delivery's place in the in-flight budget (set by the middleware for delivery routes).
 RESERVATION = web.RequestKey("reservation", Reservation)
