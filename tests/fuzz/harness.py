@@ -19,20 +19,18 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tests.fuzz import model as m
-from tests.fuzz.oracle import (
-    Exchange,
+from tests.fuzz.findings import (
     Finding,
     IntrospectionLeak,
-    Oracle,
     ProcessDied,
-    SecretIndex,
     SecretLogged,
-    Tally,
     Unaccounted,
 )
+from tests.fuzz.observe import end_offsets, rss_of, topic_names
+from tests.fuzz.oracle import Exchange, Oracle, SecretIndex, Tally
 from tests.fuzz.regressions import EXAMPLES
 from tests.fuzz.settings import RSS_LIMIT_MB, RSS_PEAK_LIMIT_MB
-from tests.fuzz.system import World, end_offsets, rss_of, topic_names
+from tests.fuzz.system import World
 
 T = TypeVar("T")
 MIB = 1024 * 1024

@@ -11,118 +11,46 @@ reported it, valid deliveries accepted, no credential in a log line.
 
 import base64
 import binascii
-import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from tests.fuzz import model as m
+from tests.fuzz.claims import (
+    adobe_events,
+    adobe_violations,
+    effective_path,
+    loads,
+    named_tenants,
+    presented_tokens,
+    push_claims,
+)
+from tests.fuzz.findings import (
+    AuthBypass,
+    CrossTenantAdobe,
+    CrossTenantPush,
+    ForeignRecord,
+    Found,
+    IntrospectionLeak,
+    NoAnswer,
+    NotJson,
+    ProcessDied,
+    SecretLogged,
+    Unaccounted,
+    ValidRefused,
+    server_error,
+)
 from tests.fuzz.model import FuzzCase, Rendered
-from tests.fuzz.system import Answer, Record
+from tests.fuzz.observe import Record
+from tests.fuzz.wire import Answer
 
 PUSH = m.PUSH_PATH
 ADOBE = m.ADOBE_PATH
-
-
-class Finding(AssertionError):
-    """A request the ingress mishandled. One class per kind, so Hypothesis reports and shrinks
-    one example of each kind it meets."""
-
-    title = "finding"
-    # Reported at the end of the run instead of raised, for findings a replay cannot reproduce.
-    deferred = False
-
-
-class ServerError(Finding):
-    title = "5xx answer"
-
-
-_SERVER_ERRORS: dict[str, type[ServerError]] = {}
-_FRAME = re.compile(r'File "[^"]*/((?:ingest|pipeline)/[\w/]+\.py)", line \d+, in (\w+)')
-_EXCEPTION = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception))\b", re.MULTILINE)
-
-
-_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ ", re.MULTILINE)
-
-
-def server_error(log: str) -> type[ServerError]:
-    """A ServerError class per crash site (exception type, deepest frame of our code) of the
-    error the ingress logged: Hypothesis then shrinks one example of each distinct 500 instead of
-    only the first."""
-    start = log.find("ingest.app: unexpected error")
-    entry = log[start:] if start >= 0 else ""
-    following = _RECORD.search(entry)
-    entry = entry[: following.start()] if following else entry
-    frames = _FRAME.findall(entry)
-    exceptions = _EXCEPTION.findall(entry)
-    site = ""
-    if frames and exceptions:
-        site = f"{exceptions[-1].rsplit('.', 1)[-1]} in {':'.join(frames[-1])}"
-    if site not in _SERVER_ERRORS:
-        title = f"5xx answer ({site})" if site else ServerError.title
-        _SERVER_ERRORS[site] = type("ServerError", (ServerError,), {"title": title})
-    return _SERVER_ERRORS[site]
-
-
-class NoAnswer(Finding):
-    title = "no HTTP answer"
-
-
-class NotJson(Finding):
-    title = "answer not JSON (or not the contract's shape)"
-
-
-class AuthBypass(Finding):
-    title = "accepted without a valid credential"
-
-
-class CrossTenant(Finding):
-    title = "accepted for a tenant the credential may not publish for"
-
-
-class CrossTenantPush(CrossTenant):
-    title = "direct push naming another tenant accepted"
-
-
-class CrossTenantAdobe(CrossTenant):
-    title = "Adobe event for a recipient that may not carry its munchkin ID accepted"
-
-
-class ForeignRecord(CrossTenant):
-    title = "record published for a tenant the credential may not publish for"
-
-
-class Unaccounted(Finding):
-    title = "records the answer does not account for"
-
-
-class ValidRefused(Finding):
-    title = "valid delivery not accepted"
-
-
-class IntrospectionLeak(Finding):
-    """Seen only when the ingress has no cached introspection answer for the token, so replaying
-    the request (as Hypothesis does to confirm and shrink) does not show it again."""
-
-    title = "token introspected at the IdP of a tenant the delivery does not name"
-    deferred = True
-
-
-class SecretLogged(Finding):
-    title = "credential in a log line"
-
-
-class ProcessDied(Finding):
-    title = "ingress process exited"
-
-
-Found = list[tuple[type[Finding], str]]
 
 
 @dataclass
@@ -134,128 +62,6 @@ class Exchange:
     introspections: dict[str, list[str]]  # tenant of the IdP -> tokens it was asked about
     log: str
     alive: bool
-
-
-def effective_path(target: bytes) -> bytes:
-    """The path aiohttp routes on: absolute-form targets lose scheme and host; no query."""
-    if target.startswith((b"http://", b"https://")):
-        target = b"/" + target.split(b"//", 1)[1].partition(b"/")[2]
-    return target.partition(b"#")[0].partition(b"?")[0]
-
-
-def loads(data: bytes) -> Any:
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return None
-
-
-def depth(doc: Any) -> int:
-    """Levels of nested objects and arrays, as the ingress counts them against its limit."""
-    level = [doc] if isinstance(doc, dict | list) else []
-    levels = 0
-    while level:
-        levels += 1
-        level = [c for node in level for c in _children(node) if isinstance(c, dict | list)]
-    return levels
-
-
-def _children(node: Any) -> Iterable[Any]:
-    return node.values() if isinstance(node, dict) else node
-
-
-def _text(value: Any) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def push_claims(doc: Any) -> set[str]:
-    """The munchkin IDs a direct push names where the ingress reads them: the top-level
-    ``munchkinId`` and each activity's own."""
-    claims = set()
-    activities: Any = doc
-    if isinstance(doc, dict):
-        claims.add(_text(doc.get("munchkinId")))
-        activities = doc.get("activities")
-    for activity in activities if isinstance(activities, list) else []:
-        if isinstance(activity, dict):
-            claims.add(_text(activity.get("munchkinId")))
-    claims.discard(None)
-    return claims  # type: ignore[return-value]
-
-
-def _first_text(*values: Any) -> str | None:
-    return next((v for v in values if isinstance(v, str) and v), None)
-
-
-def adobe_events(doc: Any) -> Iterator[tuple[str | None, str | None]]:
-    """(recipient client id, data.munchkinId) of each event, as README's HTTP contract places
-    them: flat or wrapped (``event.body`` or the older ``event``), recipient at the top level or
-    inside ``event``, under either generation of field names."""
-    for element in doc if isinstance(doc, list) else [doc]:
-        if not isinstance(element, dict):
-            yield None, None
-            continue
-        event = element.get("event")
-        inner = event if isinstance(event, dict) else {}
-        body = inner.get("body")
-        cloudevent = body if isinstance(body, dict) else inner if inner else element
-        data = cloudevent.get("data")
-        recipient = _first_text(
-            element.get("recipientclientid"),
-            element.get("recipient_client_id"),
-            inner.get("recipientclientid"),
-            inner.get("recipient_client_id"),
-        )
-        yield recipient, _text(data.get("munchkinId")) if isinstance(data, dict) else None
-
-
-def adobe_violations(doc: Any) -> list[str]:
-    """What an accepted Adobe delivery may not contain: an event without a configured recipient,
-    or one carrying a munchkin ID its own recipient does not map to. Bodies nested deeper than
-    the limit and validation requests are dead-lettered or logged whole: no event is read."""
-    if not isinstance(doc, dict | list) or depth(doc) > m.MAX_JSON_DEPTH:
-        return []
-    if isinstance(doc, dict) and set(doc) == {"validationUrl"}:
-        return []
-    problems = []
-    for index, (recipient, claim) in enumerate(adobe_events(doc)):
-        own = m.MUNCHKINS_BY_CLIENT.get(recipient or "")
-        if own is None:
-            problems.append(f"event {index} for recipient {recipient!r} (not configured)")
-        elif claim is not None and claim not in own:
-            problems.append(
-                f"event {index} for recipient {recipient!r} (munchkin IDs {sorted(own)}) carries "
-                f"{claim!r}"
-            )
-    return problems
-
-
-def named_tenants(docs: Iterable[Any]) -> set[str]:
-    """Every munchkin ID a body mentions anywhere (lenient: for questions about what the ingress
-    may do because of a body, not about what it must do)."""
-    names = set()
-    stack = list(docs)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if (name := _text(node.get("munchkinId"))) is not None:
-                names.add(name)
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return names
-
-
-def presented_tokens(values: list[bytes]) -> set[str]:
-    """Every token a reasonable reading of the Authorization headers yields."""
-    tokens = set()
-    for raw in values:
-        value = raw.decode("utf-8", "surrogateescape").strip()
-        parts = value.split()
-        tokens.add(value)
-        if len(parts) == 2 and parts[0].lower() == "bearer":
-            tokens.add(parts[1])
-    return tokens
 
 
 class SecretIndex:

@@ -1,8 +1,7 @@
 """The system under fuzz, all real: a ``datastreams ingress`` process started from a generated TOML
 config, the session's Kafka broker, an Adobe-style key server and one identity provider per
-OAuth tenant (tests/idp.py), plus what the fuzzer observes: raw HTTP exchanges over sockets (so
-header bytes no client library would send can be sent), the records each request added to any
-topic, the identity providers' introspection requests, the process' log and its RSS.
+OAuth tenant (tests/support/idp.py). Raw HTTP exchanges are in ``wire``; the records each request
+added and the process' memory are observed by ``observe``.
 
 The ingress is a separate process so that its log is the one the command line configures and its
 memory is its own, not the test runner's.
@@ -17,29 +16,33 @@ import os
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TypeAlias
 
 from aiohttp.test_utils import TestServer
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
-from pipeline.admin import partitions_of
 from pipeline.settings import TopicSettings
 from pipeline.topics import Topics, build_topics
 from tests.fuzz import model as m
+from tests.fuzz.observe import (
+    RecordWatcher,
+    rss_of,
+)
+from tests.fuzz.wire import (
+    Answer,
+    exchange,
+)
 from tests.support.idp import AUDIENCE, CLIENT_ID, IdentityProvider, IdpKey
 from tools.process import free_port
 from tools.simulate.signing import KeyServer, SigningKey
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 60.0
-REQUEST_TIMEOUT_S = 30.0
 TOKEN_LIFETIME_S = 6 * 3600  # outlives the longest fuzz run, so valid tokens stay valid
 MAX_RECORD_BYTES = 10 * 1024 * 1024
 OAUTH_CLIENTS = {m.OPA: "opa-push-client", m.OPB: "opb-push-client"}
+
 
 Record: TypeAlias = ConsumerRecord[Any, Any]
 
@@ -56,207 +59,6 @@ def _b64(data: bytes) -> str:
 def toml_value(value: Any) -> str:
     """TOML basic strings, arrays and numbers share JSON's syntax for what the config needs."""
     return json.dumps(value)
-
-
-@dataclass
-class Answer:
-    """One HTTP response as read off the socket."""
-
-    status: int | None = None
-    version: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    error: str | None = None  # why no complete response could be read
-
-    @property
-    def content_type(self) -> str:
-        return self.headers.get("content-type", "").split(";")[0].strip().lower()
-
-
-def parse_answer(data: bytes, head_request: bool, eof: bool) -> Answer | None:
-    """The final (non-1xx) response in ``data``; None while it is incomplete."""
-    while True:
-        end = data.find(b"\r\n\r\n")
-        if end < 0:
-            return None
-        lines = data[:end].split(b"\r\n")
-        parts = lines[0].split(b" ", 2)
-        if len(parts) < 2 or not parts[1].isdigit():
-            return Answer(error=f"unparseable status line {lines[0][:80]!r}")
-        status = int(parts[1])
-        rest = data[end + 4 :]
-        if 100 <= status < 200:
-            data = rest
-            continue
-        headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            headers[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
-        answer = Answer(status, parts[0], headers)
-        if head_request or status in (204, 304):
-            return answer
-        if "content-length" in headers:
-            length = int(headers["content-length"])
-            if len(rest) < length:
-                return None
-            answer.body = rest[:length]
-            return answer
-        if "chunked" in headers.get("transfer-encoding", ""):
-            body = _dechunk(rest)
-            if body is None:
-                return None
-            answer.body = body
-            return answer
-        if not eof:
-            return None  # delimited by the connection closing
-        answer.body = rest
-        return answer
-
-
-def _dechunk(data: bytes) -> bytes | None:
-    out = b""
-    while True:
-        line_end = data.find(b"\r\n")
-        if line_end < 0:
-            return None
-        size = int(data[:line_end].split(b";")[0], 16)
-        if size == 0:
-            return out
-        chunk = data[line_end + 2 : line_end + 2 + size]
-        if len(chunk) < size:
-            return None
-        out += chunk
-        data = data[line_end + 4 + size :]
-
-
-async def exchange(port: int, raw: bytes, head_request: bool) -> Answer:
-    """Write the request, read the response. The write runs beside the read: the ingress may
-    answer (401, 413) before it has read a large body."""
-    try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    except OSError as exc:
-        return Answer(error=f"connect: {exc}")
-
-    async def write() -> None:
-        try:
-            writer.write(raw)
-            await writer.drain()
-        except OSError:
-            pass  # answered and closed before the whole request was read: the read decides
-
-    sending = asyncio.ensure_future(write())
-    data = b""
-    error = None
-    answer: Answer | None = None
-    try:
-        async with asyncio.timeout(REQUEST_TIMEOUT_S):
-            while (answer := parse_answer(data, head_request, eof=False)) is None:
-                chunk = await reader.read(65536)
-                if not chunk:
-                    break
-                data += chunk
-    except TimeoutError:
-        error = "no complete answer within the timeout"
-    except OSError as exc:
-        error = f"read: {type(exc).__name__}"
-    finally:
-        sending.cancel()
-        writer.close()
-    if answer is not None:
-        return answer
-    answer = parse_answer(data, head_request, eof=True)
-    if answer is not None:
-        return answer
-    return Answer(error=error or ("closed without an answer" if not data else "incomplete answer"))
-
-
-def rss_of(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM (peak) of a process, in bytes."""
-    values = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, rest = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
-            values[name] = int(rest.split()[0]) * 1024
-    return values
-
-
-class RecordWatcher:
-    """Reads every record the ingress adds to its topics, request by request: offsets are dense
-    (no transactions), so what lies between two end offsets is exactly what was written between
-    two readings."""
-
-    def __init__(self, bootstrap: str, topics: Topics) -> None:
-        self.bootstrap = bootstrap
-        self.topics = topics
-        self.partitions: list[TopicPartition] = []
-        self.next: dict[TopicPartition, int] = {}
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
-            enable_auto_commit=False,
-            fetch_max_wait_ms=5,
-            max_partition_fetch_bytes=MAX_RECORD_BYTES,
-            fetch_max_bytes=4 * MAX_RECORD_BYTES,
-        )
-        # End offsets come from a second client: a broker answers one connection's requests in
-        # order, so behind the first client's long-polling fetch every query would wait for it.
-        self.offsets = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-
-    async def start(self) -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
-        await admin.start()
-        try:
-            for topic in self.topics.all():
-                ids = await partitions_of(admin, topic.name)
-                self.partitions += [TopicPartition(topic.name, n) for n in ids]
-        finally:
-            await admin.close()
-        await self.offsets.start()
-        await self.consumer.start()
-        self.consumer.assign(self.partitions)
-        await self.consumer.seek_to_beginning(*self.partitions)
-        self.next = dict.fromkeys(self.partitions, 0)
-
-    async def new_records(self, timeout_s: float = 30.0) -> list[Record]:
-        end = await self.offsets.end_offsets(self.partitions)
-        out: list[Record] = []
-        async with asyncio.timeout(timeout_s):
-            while any(self.next[tp] < end[tp] for tp in self.partitions):
-                batch = await self.consumer.getmany(timeout_ms=100)
-                for tp, records in batch.items():
-                    for record in records:
-                        if record.offset >= self.next[tp]:
-                            out.append(record)
-                            self.next[tp] = record.offset + 1
-        return out
-
-    async def stop(self) -> None:
-        await self.consumer.stop()
-        await self.offsets.stop()
-
-
-async def topic_names(bootstrap: str, prefix: str) -> list[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        return sorted(t for t in await admin.list_topics() if t.startswith(prefix + "."))
-    finally:
-        await admin.close()
-
-
-async def end_offsets(bootstrap: str, topics: list[str]) -> dict[TopicPartition, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        partitions = [TopicPartition(t, n) for t in topics for n in await partitions_of(admin, t)]
-    finally:
-        await admin.close()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        offsets: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
-        return offsets
-    finally:
-        await consumer.stop()
 
 
 class World:
