@@ -193,12 +193,13 @@ def test_every_pod_is_scraped_on_a_port_it_listens_on(
         ports = {p["containerPort"] for c in template["spec"]["containers"] for p in c["ports"]}
         assert int(annotations["prometheus.io/port"]) in ports
         # deploy/prometheus/prometheus.yml keeps part-of=datastreams and names the job after
-        # the component: the alert rules expect these three jobs.
+        # the component: the alert rules expect these jobs.
         assert labels["app.kubernetes.io/part-of"] == "datastreams"
         assert labels["app.kubernetes.io/component"] in {
             "ingress",
             "worker-alerting",
             "worker-scoring",
+            "journal-follower",
         }
 
 
@@ -310,3 +311,34 @@ def test_the_base_ships_the_default_worker_files() -> None:
     for name in tomllib.loads((config / "worker.toml").read_text())["alerting"].values():
         if isinstance(name, str) and name.endswith(".toml"):
             assert f"{name}=config/{name}" in kustomization
+
+
+def test_the_journal_follower_runs_alone_and_has_something_to_follow(
+    rendered: dict[str, list[Manifest]], tmp_path: Path
+) -> None:
+    """At most one follower pod, never two at once (they would race on the stored cursor); off in
+    the base, whose config has no [[journal]]; on in the example overlay, whose config has one.
+    Its grace period covers a page in flight and the producer's flush; it serves its metrics on
+    the configured port."""
+    replicas = {"base": 0, "example": 1}
+    for overlay, docs in rendered.items():
+        deployment = one(docs, "Deployment", "datastreams-journal-follower")
+        assert deployment["spec"]["replicas"] == replicas[overlay], overlay
+        assert deployment["spec"]["strategy"] == {"type": "Recreate"}, overlay
+        assert not [
+            h
+            for h in find(docs, "HorizontalPodAutoscaler")
+            if h["spec"]["scaleTargetRef"]["name"] == "datastreams-journal-follower"
+        ]
+        settings = ingress_settings(docs, tmp_path / overlay / "journal")
+        assert len(settings.journal) == replicas[overlay], overlay
+        [container] = containers(deployment)
+        assert container["args"] == ["journal", "--follow"]
+        assert container["ports"][0]["containerPort"] == settings.recovery.metrics_port
+        template = deployment["spec"]["template"]
+        assert template["metadata"]["annotations"]["prometheus.io/port"] == str(
+            settings.recovery.metrics_port
+        )
+        grace = template["spec"]["terminationGracePeriodSeconds"]
+        for registration in settings.journal:
+            assert registration.timeout_s + STOP_TIMEOUT_S < grace, overlay
