@@ -4,9 +4,11 @@ that takes the ingress down and up, and ingress settings that name both."""
 import asyncio
 import io
 import random
+import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -31,9 +33,9 @@ from pipeline.publish import Publisher
 from tests.support.ingress import Ingress, IngressFactory, ingress_settings
 from tools.simulate.events import EventFactory
 from tools.simulate.journal_api import IMS_PATH
-from tools.simulate.tenants import SimTenant, make_tenants
+from tools.simulate.tenants import SimTenant, make_tenants, tenants_toml
 from tools.simulate.upstream import Upstream
-from tools.simulate.upstream_app import UpstreamApis, identity_url, rest_url
+from tools.simulate.upstream_app import UpstreamApis, identity_url, recovery_toml, rest_url
 
 
 @dataclass
@@ -253,3 +255,21 @@ async def prepared(
     ups = await upstreams(sim_tenants())
     ids = generate(ups, count, via, seed)
     return ups, ids, recovery_context(bootstrap, ups)
+
+
+def config_file(ups: Upstreams, bootstrap: str, path: Path) -> Path:
+    """The TOML file an operator would write for these upstreams (fresh topics each time)."""
+    lines = [
+        "[kafka]",
+        f'bootstrap_servers = "{bootstrap}"',
+        "[topics]",
+        f'prefix = "cmd-{uuid.uuid4().hex[:8]}"',
+        "partitions = 2",
+        "[recovery]",
+        "retry_initial_seconds = 0.05",
+        "max_retry_after_seconds = 0.1",
+        tenants_toml(ups.tenants),
+    ]
+    lines.append(recovery_toml(ups.apis, ups.url))
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    return path

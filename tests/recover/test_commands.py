@@ -6,7 +6,6 @@ import asyncio
 import importlib
 import logging
 import random
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,27 +14,8 @@ from typing import Any
 import pytest
 
 from ingest.cli import COMMANDS, parser_for
-from tests.recover.conftest import Upstreams, sim_tenants
+from tests.recover.conftest import Upstreams, config_file, sim_tenants
 from tools.simulate.events import EventFactory
-from tools.simulate.tenants import tenants_toml
-from tools.simulate.upstream_app import recovery_toml
-
-
-def config(ups: Upstreams, bootstrap: str, path: Path) -> Path:
-    lines = [
-        "[kafka]",
-        f'bootstrap_servers = "{bootstrap}"',
-        "[topics]",
-        f'prefix = "cmd-{uuid.uuid4().hex[:8]}"',
-        "partitions = 2",
-        "[recovery]",
-        "retry_initial_seconds = 0.05",
-        "max_retry_after_seconds = 0.1",
-        tenants_toml(ups.tenants),
-    ]
-    lines.append(recovery_toml(ups.apis, ups.url))
-    path.write_text("\n".join(lines) + "\n", "utf-8")
-    return path
 
 
 def command(argv: list[str], env: dict[str, str]) -> int:
@@ -65,7 +45,7 @@ async def setup(
         for _ in range(20):
             ups.upstream.record(factory.adobe_event(tenant), "adobe-io")
             ups.upstream.record(factory.activity(tenant), "direct-push")
-    env = {"DATASTREAMS_CONFIG": str(config(ups, kafka_bootstrap, tmp_path / "ds.toml"))}
+    env = {"DATASTREAMS_CONFIG": str(config_file(ups, kafka_bootstrap, tmp_path / "ds.toml"))}
     return ups, env
 
 

@@ -56,6 +56,7 @@ class MarketoApi:
     concurrency: int = 10
     daily_quota: int = 50_000
     bulk_polls: int = 1
+    call_delay_s: float = 0.0  # each call's service time, so a run can be caught midway
     faults: deque[str] = field(default_factory=deque)
     calls: Counter[str] = field(default_factory=Counter)  # REST and bulk calls per instance
     token_grants: int = 0
@@ -108,7 +109,7 @@ class MarketoApi:
                 return refused
             self._active[munchkin] += 1
             try:
-                await asyncio.sleep(0)  # lets concurrent calls overlap, as real ones do
+                await asyncio.sleep(self.call_delay_s)  # overlapping, as real calls do
                 response: web.StreamResponse = await handler(request, munchkin)
                 return response
             finally:
