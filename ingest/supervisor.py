@@ -50,7 +50,7 @@ def next_backoff(previous_s: float, ran_s: float) -> float:
     ``previous_s`` (0 if never)."""
     if previous_s <= 0 or ran_s >= STABLE_S:
         return BACKOFF_FIRST_S
-    return min(2 * previous_s, BACKOFF_MAX_S)
+    return max(BACKOFF_FIRST_S, min(2 * previous_s, BACKOFF_MAX_S))
 
 
 def describe_exit(code: int | None) -> str:

@@ -116,10 +116,18 @@ class Ingress(Target):
 
     name = "ingress"
 
-    def __init__(self, port: int, log_path: Path, config: Path, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, port: int, log_path: Path, config: Path, env: Mapping[str, str], processes: int = 1
+    ) -> None:
         super().__init__(port, log_path)
         self.config = config
-        self.env = {**env, "DATASTREAMS_CONFIG": str(config), "PYTHONUNBUFFERED": "1"}
+        self.processes = processes  # server.processes: its CPU is the whole process tree's
+        self.env = {
+            **env,
+            "DATASTREAMS_CONFIG": str(config),
+            "DATASTREAMS_PROCESSES": str(processes),
+            "PYTHONUNBUFFERED": "1",
+        }
 
     def path(self, shape: str) -> str:
         return "/v1/lead-activity" if shape == "direct-push" else "/v1/adobe-io"

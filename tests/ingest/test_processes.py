@@ -1,0 +1,118 @@
+"""`datastreams ingress` with ``server.processes = 2`` as a real process on the session's broker:
+both processes answer deliveries on the one port, ``/metrics`` shows the host's totals, a killed
+process is restarted, SIGTERM to the parent drains both and everything answered 200 is on Kafka."""
+
+import asyncio
+import os
+import re
+import signal
+import uuid
+from pathlib import Path
+
+import aiohttp
+import orjson
+
+from ingest.settings import Settings
+from pipeline.reader import count_records
+from pipeline.settings import KafkaSettings, TopicSettings
+from pipeline.topics import build_topics
+from tests.support import payloads as p
+from tests.support.ingress import TOKEN
+from tools.process import Child, free_port
+
+EVENTS = 5
+ROUND = 16  # deliveries per round, each on a connection of its own
+LOG_WAIT_S = 30.0
+SUMMARY = re.compile(r"\[ingress (\d)/2 pid (\d+)\] ingest\.server: ingress stopped; events (.*)")
+
+
+def config(folder: Path, bootstrap: str, prefix: str) -> Path:
+    path = folder / "datastreams.toml"
+    path.write_text(
+        f"""
+[kafka]
+bootstrap_servers = "{bootstrap}"
+connect_retry_seconds = 0.5
+health_interval_seconds = 0.5
+[topics]
+prefix = "{prefix}"
+partitions = 2
+[[tenants]]
+munchkin_id = "{p.MUNCHKIN}"
+api_tokens = ["{TOKEN}"]
+"""
+    )
+    return path
+
+
+async def logged(child: Child, pattern: str, count: int = 1) -> list[re.Match[str]]:
+    """The first ``count`` matches of ``pattern`` in the child's log, waiting for them."""
+    async with asyncio.timeout(LOG_WAIT_S):
+        while True:
+            found = list(re.finditer(pattern, child.log.read_text("utf-8", "replace")))
+            if len(found) >= count:
+                return found[:count]
+            assert child.running, child.tail()
+            await asyncio.sleep(0.1)
+
+
+async def deliver(http: aiohttp.ClientSession, url: str) -> None:
+    """One push of ``EVENTS`` activities, sent again while a process' producer is not ready
+    (503), as Marketo would."""
+    body = orjson.dumps(p.direct_push([p.activity() for _ in range(EVENTS)]))
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    for _ in range(100):
+        async with http.post(url + "/v1/lead-activity", data=body, headers=headers) as resp:
+            if resp.status != 503:
+                assert resp.status == 200, await resp.text()
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError("still 503 after 10 s")
+
+
+async def test_two_processes_share_the_port_restart_and_drain(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    prefix, port = f"procs-{uuid.uuid4().hex[:8]}", free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = os.environ | {
+        "DATASTREAMS_CONFIG": str(config(tmp_path, kafka_bootstrap, prefix)),
+        "DATASTREAMS_HOST": "127.0.0.1",
+        "DATASTREAMS_PORT": str(port),
+        "DATASTREAMS_PROCESSES": "2",
+    }
+    child = Child.datastreams("ingress", ["ingress"], env, tmp_path / "ingress.log")
+    await child.spawn()
+    # A connection per request: the kernel spreads connections, not requests, over the processes.
+    connector = aiohttp.TCPConnector(force_close=True)
+    try:
+        async with aiohttp.ClientSession(connector=connector) as http:
+            await logged(child, "all 2 ingress processes are listening")
+            await asyncio.gather(*(deliver(http, url) for _ in range(ROUND)))
+            first = int((await logged(child, r"started ingress process 1 \(pid (\d+)")).pop()[1])
+            os.kill(first, signal.SIGKILL)
+            await logged(child, r"\[ingress 1/2 pid \d+\] ingest\.server: ingress listening", 2)
+            await asyncio.gather(*(deliver(http, url) for _ in range(ROUND)))
+            await asyncio.sleep(1.5)  # each process writes its gauges every second
+            async with http.get(url + "/metrics") as resp:
+                metrics = await resp.text()
+        child.terminate()  # the parent alone: it forwards SIGTERM
+        assert await child.wait(30) == 0, child.tail()
+    finally:
+        await child.stop(5)
+    log = child.log.read_text("utf-8")
+    sent = 2 * ROUND * EVENTS
+    assert "exited unexpectedly with signal SIGKILL" in log
+    # Whichever process answered /metrics: the host's totals, the killed process' counts kept.
+    accepted = 'datastreams_events_total{outcome="accepted",stream="lead-activity"}'
+    assert f"{accepted} {float(sent)}" in metrics
+    ready = re.findall(r'datastreams_kafka_ready\{pid="(\d+)"\} 1\.0', metrics)
+    assert len(set(ready)) == 2
+    assert str(first) not in ready  # the live processes only
+    # Each process logs its own counts when it stops: both took deliveries of the second round.
+    summaries = [m.groups() for m in SUMMARY.finditer(log)]
+    assert sorted(number for number, _, _ in summaries) == ["1", "2"]
+    assert all(not counts.startswith("accepted=0 ") for _, _, counts in summaries), summaries
+    topics = build_topics(TopicSettings(prefix=prefix), Settings().kafka.max_record_bytes)
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+    assert await count_records(kafka, [t.name for t in topics.all()]) == sent
