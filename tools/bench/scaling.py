@@ -39,6 +39,7 @@ async def measure(
     seconds: float,
     out: Path,
     env: Mapping[str, str],
+    connections: int = FULL_CLOSED.connections,
 ) -> list[ClosedRun]:
     base = BenchSettings(bootstrap=bootstrap, out_dir=out)
     keys = (SigningKey(), SigningKey())
@@ -69,7 +70,7 @@ async def measure(
                     for shape in chosen:
                         run = await closed_loop(
                             pools[shape.name], target, shape, out,
-                            connections=FULL_CLOSED.connections, seconds=seconds,
+                            connections=connections, seconds=seconds,
                             warmup_s=FULL_CLOSED.warmup_s,
                         )  # fmt: skip
                         run.target = f"processes={count}"
@@ -119,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shapes", default="direct-push,adobe-single")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0, help="each measured wrk run")
+    parser.add_argument("--connections", type=int, default=FULL_CLOSED.connections)
     parser.add_argument("--out", type=Path, default=Path("var/bench-scaling"))
     args = parser.parse_args(argv)
     configure_logging("WARNING")
@@ -126,7 +128,16 @@ def main(argv: list[str] | None = None) -> int:
     counts = [int(n) for n in args.processes.split(",")]
     shapes = [s.strip() for s in args.shapes.split(",")]
     runs = asyncio.run(
-        measure(args.bootstrap, counts, shapes, args.rounds, args.seconds, args.out, os.environ)
+        measure(
+            args.bootstrap,
+            counts,
+            shapes,
+            args.rounds,
+            args.seconds,
+            args.out,
+            os.environ,
+            args.connections,
+        )
     )
     print(table(runs))
     return 0
