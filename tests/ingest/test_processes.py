@@ -1,11 +1,13 @@
-"""`datastreams ingress` with ``server.processes = 2`` as a real process on the session's broker:
+"""`datastreams ingress` with ``server.processes = 2`` as a real process. On the session's broker:
 both processes answer deliveries on the one port, ``/metrics`` shows the host's totals, a killed
-process is restarted, SIGTERM to the parent drains both and everything answered 200 is on Kafka."""
+process is restarted, SIGTERM to the parent drains both and everything answered 200 is on Kafka.
+Without one: a process that cannot bind the port stops them all, exit status 1."""
 
 import asyncio
 import os
 import re
 import signal
+import socket
 import uuid
 from pathlib import Path
 
@@ -127,3 +129,24 @@ async def test_two_processes_share_the_port_restart_and_drain(
     topics = build_topics(TopicSettings(prefix=prefix), Settings().kafka.max_record_bytes)
     kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap)
     assert await count_records(kafka, [t.name for t in topics.all()]) == sent
+
+
+async def test_a_process_that_cannot_listen_stops_them_all_with_exit_1(tmp_path: Path) -> None:
+    with socket.socket() as taken:  # without SO_REUSEPORT: nobody else may bind the port
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = os.environ | {
+            "DATASTREAMS_HOST": "127.0.0.1",
+            "DATASTREAMS_PORT": str(taken.getsockname()[1]),
+            "DATASTREAMS_PROCESSES": "2",
+            "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",  # never reached
+        }
+        child = Child.datastreams("ingress", ["ingress"], env, tmp_path / "ingress.log")
+        await child.spawn()
+        try:
+            assert await child.wait(30) == 1, child.tail()
+        finally:
+            await child.stop(5)
+    log = child.log.read_text("utf-8")
+    assert re.search(r"ingress process \d \(pid \d+\) exited with exit code 1 before it", log)
+    assert "restarting" not in log
