@@ -10,7 +10,7 @@ producer flushes, and one summary line is logged.
 import asyncio
 import logging
 import ssl
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -22,18 +22,14 @@ log = logging.getLogger(__name__)
 
 
 def _summary(app: web.Application) -> str:
-    registry = app[keys.METRICS].registry
-    parts = []
-    for outcome in ("accepted", "deadlettered", "rejected"):
-        total = sum(
-            registry.get_sample_value(
-                "datastreams_events_total", {"stream": stream, "outcome": outcome}
-            )
-            or 0
-            for stream in ("lead-activity", "user-audit", "notification", "unknown")
-        )
-        parts.append(f"{outcome}={int(total)}")
-    return " ".join(parts)
+    """This process' own counts: the counter itself, not the registry, which with several
+    processes exposes the host's totals (``ingest.child``)."""
+    totals = dict.fromkeys(("accepted", "deadlettered", "rejected"), 0.0)
+    for family in app[keys.METRICS].events.collect():
+        for sample in family.samples:
+            if sample.name == "datastreams_events_total":
+                totals[sample.labels["outcome"]] += sample.value
+    return " ".join(f"{outcome}={int(total)}" for outcome, total in totals.items())
 
 
 def tls_context(server: ServerSettings) -> ssl.SSLContext | None:
@@ -50,8 +46,17 @@ def tls_context(server: ServerSettings) -> ssl.SSLContext | None:
     return context
 
 
-async def serve(settings: Settings, shutdown: Awaitable[object]) -> None:
-    app = create_app(settings)
+async def serve(
+    settings: Settings,
+    shutdown: Awaitable[object],
+    *,
+    app: web.Application | None = None,
+    reuse_port: bool = False,
+    on_listening: Callable[[], object] | None = None,
+) -> None:
+    """Serve ``app`` (by default ``create_app(settings)``) until ``shutdown``; ``reuse_port`` to
+    share the port with other processes, ``on_listening`` once the listener is open."""
+    app = create_app(settings) if app is None else app
     server = settings.server
     runner = web.AppRunner(
         app,
@@ -62,10 +67,18 @@ async def serve(settings: Settings, shutdown: Awaitable[object]) -> None:
     )
     await runner.setup()
     try:
-        site = web.TCPSite(runner, server.host, server.port, ssl_context=tls_context(server))
+        site = web.TCPSite(
+            runner,
+            server.host,
+            server.port,
+            ssl_context=tls_context(server),
+            reuse_port=reuse_port or None,
+        )
         await site.start()
         scheme = "https" if server.tls_cert_file else "http"
         log.info("ingress listening on %s://%s:%d", scheme, server.host, server.port)
+        if on_listening is not None:
+            on_listening()
         await shutdown
         app[keys.DRAINING].set()
         log.info(

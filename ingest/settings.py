@@ -39,12 +39,17 @@ ADOBE_KEY_HOST = "https://static.adobeioevents.com"
 MAX_KEY_CACHE_S = 24 * HOURS  # Adobe: cache each public key for at most 24 h
 # orjson refuses to encode deeper than 254 levels; the envelope adds two.
 MAX_JSON_DEPTH = 200
+# Each process holds a producer and its buffers: more than this is a misconfiguration.
+MAX_PROCESSES = 64
 
 
 @dataclass(frozen=True)
 class ServerSettings:
     host: str = setting("0.0.0.0", env="DATASTREAMS_HOST")  # noqa: S104 - behind a load balancer
     port: int = setting(8080, minimum=0, maximum=65535, env="DATASTREAMS_PORT")
+    # Above 1: that many processes share the port (SO_REUSEPORT), each with its own producer;
+    # for VMs. In Kubernetes one process per pod and more pods does the same (docs/deploying.md).
+    processes: int = setting(1, minimum=1, maximum=MAX_PROCESSES, env="DATASTREAMS_PROCESSES")
     max_body_bytes: int = setting(8 * MIB, minimum=1024)
     # After SIGTERM: how long /readyz answers 503 before the listener closes (load balancers need
     # a few probe periods to take the replica out), then how long in-flight deliveries may finish.
@@ -125,6 +130,9 @@ def read_server(doc: Mapping[str, Any], env: Mapping[str, str]) -> ServerSetting
         raise ConfigError(
             "Config 'server.tls_client_ca_file' needs tls_cert_file and tls_key_file."
         )
+    if server.processes > 1 and server.port == 0:
+        # Each process would bind a port of its own choosing: nothing would share it.
+        raise ConfigError("Config 'server.processes' above 1 needs a fixed server.port, not 0.")
     return server
 
 

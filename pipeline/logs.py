@@ -81,10 +81,12 @@ def install_redaction() -> None:
             logger.addFilter(_REDACTOR)
 
 
-def configure_logging(level: str) -> None:
-    """The processes' one logging setup: a line per record on stderr, credentials redacted."""
+def configure_logging(level: str, tag: str = "") -> None:
+    """The processes' one logging setup: a line per record on stderr, credentials redacted;
+    ``tag`` names the process on every line (one of several sharing a log)."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    name = f"[{tag}] %(name)s" if tag else "%(name)s"
+    handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)-7s {name}: %(message)s"))
     handler.addFilter(_REDACTOR)
     root = logging.getLogger()
     root.handlers[:] = [handler]

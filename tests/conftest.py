@@ -24,6 +24,7 @@ SLOW = (
     "tools/test_bench_smoke.py",  # `datastreams bench --smoke`: about 40 s
     "tools/test_e2e.py",  # the simulator under load through an ingress: about 6 s
     "pipeline/workers/test_worker_process.py",  # `datastreams worker` processes
+    "ingest/test_processes.py",  # `datastreams ingress` with server.processes = 2
 )
 
 

@@ -76,6 +76,23 @@ def test_config_errors_name_key_and_value(doc: dict, message: str) -> None:  # t
         parse_settings(doc, {})
 
 
+def test_processes_default_env_and_bounds() -> None:
+    assert load_settings({}).server.processes == 1
+    assert load_settings({"DATASTREAMS_PROCESSES": "4"}).server.processes == 4
+    assert parse_settings({"server": {"processes": 64}}, {}).server.processes == 64
+    for wrong in (0, 65):
+        with pytest.raises(ConfigError, match=r"server\.processes"):
+            parse_settings({"server": {"processes": wrong}}, {})
+    with pytest.raises(ConfigError, match="DATASTREAMS_PROCESSES"):
+        load_settings({"DATASTREAMS_PROCESSES": "two"})
+
+
+def test_several_processes_need_a_fixed_port() -> None:
+    with pytest.raises(ConfigError, match=r"server\.processes.*fixed server\.port"):
+        parse_settings({"server": {"processes": 2, "port": 0}}, {})
+    assert parse_settings({"server": {"processes": 1, "port": 0}}, {}).server.port == 0
+
+
 def test_bad_port_env() -> None:
     with pytest.raises(ConfigError, match="DATASTREAMS_PORT"):
         load_settings({"DATASTREAMS_PORT": "eighty"})

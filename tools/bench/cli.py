@@ -35,6 +35,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--no-workers", action="store_true", help="skip the workers' throughput")
     p.add_argument("--profile", action="store_true", help="py-spy the ingress (one extra step)")
+    p.add_argument(
+        "--processes", type=int, default=1, help="the ingress' server.processes (default 1)"
+    )
 
 
 def settings_from(args: argparse.Namespace) -> BenchSettings:
@@ -52,6 +55,7 @@ def settings_from(args: argparse.Namespace) -> BenchSettings:
         kafka_hooks=not args.no_kafka_hooks,
         profile=args.profile,
         workers=not args.no_workers,
+        processes=args.processes,
     )
     return smoke(settings) if args.smoke else replace(settings)
 

@@ -156,7 +156,7 @@ class Bench:
         path.write_text(ingress_toml(config, self.workload.tenants), "utf-8")
         topics = build_topics(self._topic_settings("ingress"), self.s.kafka.max_record_bytes)
         self.topic_names += [t.name for t in topics.all()]
-        return Ingress(port, self.s.out_dir / "ingress.log", path, self.env)
+        return Ingress(port, self.s.out_dir / "ingress.log", path, self.env, self.s.processes)
 
     async def _measure(self, target: Target, result: BenchResult, profile_it: bool) -> None:
         try:

@@ -80,6 +80,7 @@ class BenchSettings:
     workers: bool = True  # the last phase: each worker's throughput over a produced mix
     worker_events: int = 300_000
     worker_repeats: int = 3  # the target is judged on the median repetition
+    processes: int = 1  # the ingress' server.processes
 
 
 def smoke(settings: BenchSettings) -> BenchSettings:
@@ -106,4 +107,5 @@ def smoke(settings: BenchSettings) -> BenchSettings:
         workers=settings.workers,
         worker_events=40_000,
         worker_repeats=1,
+        processes=settings.processes,
     )

@@ -11,12 +11,15 @@ so only single events compare).
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from time import monotonic
+
+import aiohttp
 
 from tools.process import Child, ChildFailed
 
@@ -116,10 +119,18 @@ class Ingress(Target):
 
     name = "ingress"
 
-    def __init__(self, port: int, log_path: Path, config: Path, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, port: int, log_path: Path, config: Path, env: Mapping[str, str], processes: int = 1
+    ) -> None:
         super().__init__(port, log_path)
         self.config = config
-        self.env = {**env, "DATASTREAMS_CONFIG": str(config), "PYTHONUNBUFFERED": "1"}
+        self.processes = processes  # server.processes: its CPU is the whole process tree's
+        self.env = {
+            **env,
+            "DATASTREAMS_CONFIG": str(config),
+            "DATASTREAMS_PROCESSES": str(processes),
+            "PYTHONUNBUFFERED": "1",
+        }
 
     def path(self, shape: str) -> str:
         return "/v1/lead-activity" if shape == "direct-push" else "/v1/adobe-io"
@@ -127,6 +138,21 @@ class Ingress(Target):
     async def start(self) -> None:
         argv = [sys.executable, "-m", "ingest", "ingress"]
         await self._start(argv, self.env, None, f"http://127.0.0.1:{self.port}/readyz")
+        if self.processes > 1:
+            await self._all_ready()
+
+    async def _all_ready(self) -> None:
+        """/readyz answers for whichever process took the connection: the metrics have a Kafka
+        readiness per process, so a run starts when every process is ready, none still starting
+        (and charging its start-up to the run)."""
+        ready = re.compile(r'^datastreams_kafka_ready\{pid="\d+"\} 1\.0$', re.MULTILINE)
+        url = f"http://127.0.0.1:{self.port}/metrics"
+        async with aiohttp.ClientSession() as http, asyncio.timeout(READY_TIMEOUT_S):
+            while True:
+                async with http.get(url) as resp:
+                    if len(ready.findall(await resp.text())) == self.processes:
+                        return
+                await asyncio.sleep(0.2)
 
 
 class SampleConsumer(Target):
