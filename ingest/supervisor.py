@@ -57,7 +57,10 @@ def describe_exit(code: int | None) -> str:
     if code is None:
         return "no exit code"
     if code < 0:
-        return f"signal {signal.Signals(-code).name}"
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:  # a real-time signal has no name
+            return f"signal {-code}"
     return f"exit code {code}"
 
 

@@ -35,6 +35,7 @@ def test_exits_are_told_by_code_or_signal() -> None:
     assert describe_exit(1) == "exit code 1"
     assert describe_exit(-9) == "signal SIGKILL"
     assert describe_exit(None) == "no exit code"
+    assert describe_exit(-40) == "signal 40"  # real-time signals have no name
 
 
 def test_the_children_get_the_settings_as_the_parent_read_them() -> None:
