@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 
 from aiokafka import AIOKafkaProducer
@@ -46,6 +46,31 @@ def _partition_cached(key: bytes, partitions: tuple[int, ...]) -> int:
 def partition_for(key: bytes, partitions: Sequence[int]) -> int:
     """The partition the Java client's default partitioner picks for this key."""
     return _partition_cached(key, tuple(partitions))
+
+
+async def acknowledged(futures: Iterable[asyncio.Future[None]]) -> None:
+    """Return once every future is done, never cancelling one: they are shared with other
+    deliveries, and a timeout or a cancellation here must leave them be. What ``asyncio.wait``
+    does, without its per-call set copy, coroutine checks and second waiting pass."""
+    pending = [future for future in futures if not future.done()]
+    if not pending:
+        return
+    waiter = asyncio.get_running_loop().create_future()
+    left = len(pending)
+
+    def one_done(_: asyncio.Future[None]) -> None:
+        nonlocal left
+        left -= 1
+        if left == 0 and not waiter.done():
+            waiter.set_result(None)
+
+    for future in pending:
+        future.add_done_callback(one_done)
+    try:
+        await waiter
+    finally:
+        for future in pending:
+            future.remove_done_callback(one_done)
 
 
 class Publisher:
@@ -81,9 +106,9 @@ class Publisher:
         try:
             async with asyncio.timeout(self._kafka.publish_timeout_s):
                 futures = await self._enqueue(producer, records)
-                # asyncio.wait, not gather: the futures are shared with other deliveries, and a
-                # timeout here must not cancel them
-                await asyncio.wait(futures)
+                # not gather: the futures are shared with other deliveries, and a timeout here
+                # must not cancel them
+                await acknowledged(futures)
         except TimeoutError as exc:
             raise PublishTimeout(
                 f"Kafka did not acknowledge {len(records)} record(s) "
@@ -130,19 +155,27 @@ class Publisher:
     async def _enqueue(
         self, producer: AIOKafkaProducer, records: Sequence[OutboundRecord]
     ) -> set[asyncio.Future[None]]:
-        partitions = {
-            t: sorted(await producer.partitions_for(t)) for t in {r.topic for r in records}
-        }
+        partitions = {t: await self._partitions(producer, t) for t in {r.topic for r in records}}
         # no await from here on: the records of one call enter their lanes together
         futures = set()
         for record in records:
             known, partition = partitions[record.topic], record.partition
             if partition is None:
-                partition = partition_for(record.key, known)
+                partition = _partition_cached(record.key, known)
             elif partition not in known:
-                raise ValueError(f"{record.topic} has no partition {partition} (it has {known})")
+                raise ValueError(
+                    f"{record.topic} has no partition {partition} (it has {list(known)})"
+                )
             futures.add(self._lane(producer, record.topic, partition).append(record))
         return futures
+
+    async def _partitions(self, producer: AIOKafkaProducer, topic: str) -> tuple[int, ...]:
+        """The topic's partitions, sorted; from the metadata the producer holds when it holds
+        the topic's (no coroutine per delivery), else as ``partitions_for`` waits for it."""
+        known = producer.client.cluster.partitions_for_topic(topic)
+        if known is None:
+            known = await producer.partitions_for(topic)
+        return tuple(sorted(known))
 
     def _lane(self, producer: AIOKafkaProducer, topic: str, partition: int) -> PartitionLane:
         lane = self._lanes.get((topic, partition))
