@@ -41,11 +41,17 @@ def prepare(outcome: Outcome, topics: Topics) -> Prepared:
     records: list[OutboundRecord] = []
     accepted: Counter[tuple[str, Stream]] = Counter()
     dead_letters = []
+    # An Adobe batch is a part per event: the empty steps are skipped, not run 20 times.
     for part in outcome.parts:
-        records += part.records
-        accepted.update(part.record_tenants)
-        records += [route(e, topics) for e in part.envelopes]
-        accepted.update((e.munchkinid, e.stream) for e in part.envelopes)
+        if part.records:
+            records += part.records
+            for key, n in part.record_tenants.items():
+                accepted[key] = accepted.get(key, 0) + n
+        if part.envelopes:
+            records += [route(e, topics) for e in part.envelopes]
+            accepted.update((e.munchkinid, e.stream) for e in part.envelopes)
+        if not part.dead_letters:
+            continue
         credential = part.principal.credential
         for d in part.dead_letters:
             records.append(route_dead_letter(d, topics, credential))
