@@ -20,6 +20,7 @@ def test_the_answer_is_what_json_response_answers(accepted: int, deadlettered: i
     assert got.body == expected.body
     assert got.headers["Content-Type"] == expected.headers["Content-Type"]
     assert got.status == expected.status == 200
+    assert isinstance(got.body, bytes)
     assert orjson.loads(got.body) == {"accepted": accepted, "deadlettered": deadlettered}
 
 
