@@ -1,16 +1,19 @@
 """What the request path keeps per process instead of making per request must be what it made
 per request: the same answer bytes, the same metric children, the same principal."""
 
+from collections import Counter
+
 import orjson
 from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ingest.auth import TenantDirectory, principal_for_recipient
-from ingest.gate import Principal
+from ingest.gate import Part, Principal
 from ingest.handlers import answer
 from ingest.metrics import IngestMetrics
 from ingest.tenant_settings import Tenant
+from pipeline.envelope import Stream
 
 
 @given(st.integers(0, 10_000), st.integers(0, 10_000))
@@ -55,3 +58,14 @@ def test_a_recipient_principal_is_made_once_and_equals_a_fresh_one() -> None:
     first = principal_for_recipient("client-a", 0, directory)
     assert first is principal_for_recipient("client-a", 7, directory)
     assert first == Principal.adobe("client-a", frozenset({"100-AAA-111", "100-BBB-222"}))
+
+
+def test_a_new_part_counts_records_as_a_counter_does_and_shares_nothing() -> None:
+    principal = Principal.adobe("client-a", frozenset({"100-AAA-111"}))
+    first, second = Part(principal), Part(principal)
+    key = ("100-AAA-111", Stream.LEAD_ACTIVITY)
+    assert first.record_tenants[key] == 0  # a Counter's missing key, not a KeyError
+    first.record_tenants[key] += 2
+    assert first.record_tenants == Counter({key: 2})
+    assert isinstance(first.record_tenants, Counter)
+    assert second.record_tenants == Counter()
