@@ -41,11 +41,17 @@ def prepare(outcome: Outcome, topics: Topics) -> Prepared:
     records: list[OutboundRecord] = []
     accepted: Counter[tuple[str, Stream]] = Counter()
     dead_letters = []
+    # An Adobe batch is a part per event: the empty steps are skipped, not run 20 times.
     for part in outcome.parts:
-        records += part.records
-        accepted.update(part.record_tenants)
-        records += [route(e, topics) for e in part.envelopes]
-        accepted.update((e.munchkinid, e.stream) for e in part.envelopes)
+        if part.records:
+            records += part.records
+            for key, n in part.record_tenants.items():
+                accepted[key] = accepted.get(key, 0) + n
+        if part.envelopes:
+            records += [route(e, topics) for e in part.envelopes]
+            accepted.update((e.munchkinid, e.stream) for e in part.envelopes)
+        if not part.dead_letters:
+            continue
         credential = part.principal.credential
         for d in part.dead_letters:
             records.append(route_dead_letter(d, topics, credential))
@@ -55,23 +61,25 @@ def prepare(outcome: Outcome, topics: Topics) -> Prepared:
 
 
 def count_unacknowledged(metrics: IngestMetrics, prepared: Prepared, seconds: float) -> None:
-    metrics.publish_latency.labels("error").observe(seconds)
+    metrics.publish_latency_by["error",].observe(seconds)
     for stream, n in prepared.by_stream.items():
-        metrics.events.labels(stream, "rejected").inc(n)
+        metrics.events_by[stream, "rejected"].inc(n)
 
 
 def count_published(
     metrics: IngestMetrics, prepared: Prepared, route_name: str, seconds: float
 ) -> None:
-    metrics.publish_latency.labels("ok").observe(seconds)
-    metrics.events_per_delivery.labels(route_name).observe(len(prepared.records))
-    per_stream: Counter[str] = Counter()
+    metrics.publish_latency_by["ok",].observe(seconds)
+    metrics.events_per_delivery_by[route_name,].observe(len(prepared.records))
+    tenant_events, events = metrics.tenant_events_by, metrics.events_by
+    per_stream: dict[str, int] = {}
     for (tenant, stream), n in prepared.accepted.items():
         # Tenants here passed the tenant gate: configured ones only, a closed label set.
-        metrics.tenant_events.labels(tenant, stream.value).inc(n)
-        per_stream[stream.value] += n
-    for stream_name, n in per_stream.items():
-        metrics.events.labels(stream_name, "accepted").inc(n)
+        name = stream.value
+        tenant_events[tenant, name].inc(n)
+        per_stream[name] = per_stream.get(name, 0) + n
+    for name, n in per_stream.items():
+        events[name, "accepted"].inc(n)
     for stream_name, munchkin, reason, detail in prepared.dead_letters:
-        metrics.events.labels(stream_name, "deadlettered").inc()
+        events[stream_name, "deadlettered"].inc()
         log.warning("dead-lettered an event of %s: %s (%s)", munchkin, reason, detail)

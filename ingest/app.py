@@ -17,7 +17,7 @@ from ingest.auth import TenantDirectory
 from ingest.body import RUNNER_OPTIONS
 from ingest.errors import IngestError, MethodNotAllowed, NotFound, PayloadTooLarge
 from ingest.intake import IntakeLimits
-from ingest.limits import InFlight, RateLimiter
+from ingest.limits import InFlight, RateLimiter, Reservation
 from ingest.metrics import IngestMetrics
 from ingest.oauth import OAuthVerifier
 from ingest.settings import Settings
@@ -62,25 +62,18 @@ def _translate(exc: web.HTTPException) -> IngestError:
     return error
 
 
-async def _handle(request: web.Request, handler: Handler, route: str) -> web.StreamResponse:
-    if route not in DELIVERY_ROUTES:
-        return await handler(request)
-    # A body without Content-Length (chunked) is counted at the largest size it may reach; a
-    # compressed one grows its reservation to its decoded size (ingest.body).
-    size = request.content_length or request.app[keys.SETTINGS].server.max_body_bytes
-    # Sheds with 503 when full: never queue without bound.
-    reservation = request[keys.RESERVATION] = request.app[keys.IN_FLIGHT].reserve(size)
-    try:
-        return await handler(request)
-    finally:
-        reservation.release()
-
-
 @web.middleware
 async def errors_and_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
     route = route_name(request)
     try:
-        response = await _handle(request, handler, route)
+        if route in DELIVERY_ROUTES:
+            reservation = _reserve(request)
+            try:
+                response = await handler(request)
+            finally:
+                reservation.release()
+        else:
+            response = await handler(request)
     except IngestError as error:
         response = _reject(request, route, error)
     except web.HTTPException as exc:
@@ -88,8 +81,18 @@ async def errors_and_metrics(request: web.Request, handler: Handler) -> web.Stre
     except Exception:
         log.exception("unexpected error on %s %s", request.method, request.rel_url.raw_path)
         response = error_response(IngestError("internal error; the delivery was not accepted"))
-    request.app[keys.METRICS].requests.labels(route, str(response.status)).inc()
+    request.app[keys.METRICS].requests_by[route, str(response.status)].inc()
     return response
+
+
+def _reserve(request: web.Request) -> Reservation:
+    app = request.app
+    # A body without Content-Length (chunked) is counted at the largest size it may reach; a
+    # compressed one grows its reservation to its decoded size (ingest.body).
+    size = request.content_length or app[keys.SETTINGS].server.max_body_bytes
+    # Sheds with 503 when full: never queue without bound.
+    reservation = request[keys.RESERVATION] = app[keys.IN_FLIGHT].reserve(size)
+    return reservation
 
 
 def _reject(request: web.Request, route: str, error: IngestError) -> web.Response:
@@ -124,7 +127,7 @@ async def http_client_ctx(app: web.Application) -> AsyncIterator[None]:
             adobe.public_key_base_url,
             adobe.key_cache_ttl_s,
             adobe.key_fetch_timeout_s,
-            on_result=lambda result: metrics.signing_keys.labels(result).inc(),
+            on_result=lambda result: metrics.signing_keys_by[result,].inc(),
         )
         app[keys.OAUTH] = OAuthVerifier(session, settings.tenants, settings.oauth)
         yield

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ingest.errors import InvalidToken, MissingCredentials, WrongRecipient, shorten
 from ingest.gate import Principal
@@ -33,6 +33,8 @@ class TenantDirectory:
     token_digests: tuple[tuple[bytes, str], ...]
     munchkins_by_client: dict[str, frozenset[str]]
     tenants: frozenset[str] = frozenset()  # every configured munchkin ID
+    # Each recipient client's principal, made once rather than for every event it receives.
+    principals_by_client: dict[str, Principal] = field(default_factory=dict)
 
     @classmethod
     def from_tenants(cls, tenants: Iterable[Tenant]) -> "TenantDirectory":
@@ -47,6 +49,9 @@ class TenantDirectory:
             ),
             munchkins_by_client={k: frozenset(v) for k, v in by_client.items()},
             tenants=frozenset(t.munchkin_id for t in tenants),
+            principals_by_client={
+                k: Principal.adobe(k, frozenset(v)) for k, v in by_client.items()
+            },
         )
 
 
@@ -102,9 +107,9 @@ def principal_for_recipient(
     recipient is a configured client."""
     if recipient is None:
         raise WrongRecipient(f"event {index} has no recipientclientid")
-    munchkins = directory.munchkins_by_client.get(recipient)
-    if munchkins is None:
+    principal = directory.principals_by_client.get(recipient)
+    if principal is None:
         raise WrongRecipient(
             f"event {index} is for recipient {shorten(recipient)}, not a configured client"
         )
-    return Principal.adobe(recipient, munchkins)
+    return principal

@@ -65,6 +65,8 @@ async def read_body(request: web.Request) -> Body:
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(f"body of {request.content_length} bytes exceeds {limit} bytes")
     try:
+        if request.content.is_eof():  # every byte is here already: no timer to arm and cancel
+            return Body(await request.read(), encoding)
         async with asyncio.timeout(server.body_timeout_s):
             return Body(await request.read(), encoding)
     except web.HTTPRequestEntityTooLarge as exc:

@@ -5,9 +5,11 @@ never share counters.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
 
 ROUTES = ("lead-activity", "adobe-io", "challenge", "health", "ready", "metrics", "other")
 STREAMS = ("lead-activity", "user-audit", "notification", "unknown")
@@ -16,6 +18,22 @@ KEY_RESULTS = ("hit", "fetch", "fetch_error")
 
 LATENCY_BUCKETS_S = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 EVENTS_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+
+M = TypeVar("M", bound=MetricWrapperBase)
+
+
+class Children(dict[tuple[str, ...], M], Generic[M]):
+    """A metric's children by label values, each looked up once per process: ``labels()``
+    validates, stringifies and takes a lock on every call, which the request path need not pay.
+    Every label set here is closed (routes, statuses, streams, configured tenants)."""
+
+    def __init__(self, metric: M) -> None:
+        super().__init__()
+        self.metric = metric
+
+    def __missing__(self, values: tuple[str, ...]) -> M:
+        child = self[values] = self.metric.labels(*values)
+        return child
 
 
 @dataclass(frozen=True)
@@ -32,6 +50,24 @@ class IngestMetrics:
     limited: Counter
     kafka_ready: Gauge
     tenant_events: Counter
+    # The request path's children, by label values (``metrics.requests_by["adobe-io", "200"]``).
+    requests_by: Children[Counter] = field(init=False, repr=False, compare=False)
+    events_by: Children[Counter] = field(init=False, repr=False, compare=False)
+    tenant_events_by: Children[Counter] = field(init=False, repr=False, compare=False)
+    publish_latency_by: Children[Histogram] = field(init=False, repr=False, compare=False)
+    events_per_delivery_by: Children[Histogram] = field(init=False, repr=False, compare=False)
+    signing_keys_by: Children[Counter] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in (
+            "requests",
+            "events",
+            "tenant_events",
+            "publish_latency",
+            "events_per_delivery",
+            "signing_keys",
+        ):
+            object.__setattr__(self, f"{name}_by", Children(getattr(self, name)))
 
     @classmethod
     def create(cls, tenants: Iterable[str] = ()) -> "IngestMetrics":
@@ -105,5 +141,5 @@ class IngestMetrics:
         )
         for tenant in tenants:  # labels exist from the start, so a silent tenant shows as 0
             for stream in STREAMS[:3]:
-                metrics.tenant_events.labels(tenant, stream)
+                metrics.tenant_events_by[tenant, stream]
         return metrics

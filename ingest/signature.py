@@ -61,9 +61,12 @@ def signatures_from(headers: Mapping[str, str]) -> list[SignedBy]:
     return found
 
 
+_PADDING, _HASH = padding.PKCS1v15(), hashes.SHA256()  # stateless: made once per process
+
+
 def verifies(key: rsa.RSAPublicKey, signature: bytes, body: bytes) -> bool:
     try:
-        key.verify(signature, body, padding.PKCS1v15(), hashes.SHA256())
+        key.verify(signature, body, _PADDING, _HASH)
     except CryptoInvalidSignature:
         return False
     return True
@@ -103,12 +106,19 @@ class PublicKeyCache:
         self._failed: dict[str, float] = {}
         self._inflight: dict[str, asyncio.Future[rsa.RSAPublicKey]] = {}
 
-    async def get(self, path: str) -> rsa.RSAPublicKey:
-        now = self._clock()
+    def cached(self, path: str) -> rsa.RSAPublicKey | None:
+        """The key if it is cached and fresh (the common case, without a coroutine)."""
         cached = self._keys.get(path)
-        if cached and now - cached[0] < self._ttl_s:
+        if cached and self._clock() - cached[0] < self._ttl_s:
             self._on_result("hit")
             return cached[1]
+        return None
+
+    async def get(self, path: str) -> rsa.RSAPublicKey:
+        key = self.cached(path)
+        if key is not None:
+            return key
+        now = self._clock()
         if now - self._failed.get(path, -FAILED_FETCH_MEMORY_S) < FAILED_FETCH_MEMORY_S:
             raise KeyFetchFailed(f"fetching {path} failed recently")
         if path not in self._inflight:  # one fetch per path however many requests wait for it
@@ -154,14 +164,17 @@ async def verify_delivery(
     unavailable = 0
     signed = signatures_from(headers)
     candidates = (body,) if decoded is None or decoded is body else (body, decoded)
-    for entry in signed:
-        try:
-            key = await keys.get(entry.key_path)
-        except KeyFetchFailed:
-            unavailable += 1
-            continue
-        if any(verifies(key, entry.signature, candidate) for candidate in candidates):
-            return
+    for entry in signed:  # the second is tried only when the first does not verify
+        key = keys.cached(entry.key_path)
+        if key is None:
+            try:
+                key = await keys.get(entry.key_path)
+            except KeyFetchFailed:
+                unavailable += 1
+                continue
+        for candidate in candidates:
+            if verifies(key, entry.signature, candidate):
+                return
     if unavailable == len(signed):
         raise SigningKeysUnavailable("the signing public keys could not be fetched; retry later")
     raise InvalidSignature("no digital signature verifies over the request body")

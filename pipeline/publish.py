@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 
 from aiokafka import AIOKafkaProducer
@@ -46,6 +46,41 @@ def _partition_cached(key: bytes, partitions: tuple[int, ...]) -> int:
 def partition_for(key: bytes, partitions: Sequence[int]) -> int:
     """The partition the Java client's default partitioner picks for this key."""
     return _partition_cached(key, tuple(partitions))
+
+
+async def acknowledged(futures: Iterable[asyncio.Future[None]], deadline: float) -> None:
+    """Return once every future is done; ``TimeoutError`` at ``deadline`` (the loop's clock).
+
+    Never cancels one of them: they are shared with other deliveries. What ``asyncio.wait``
+    under ``asyncio.timeout`` does, without their per-call set copy, coroutine checks, second
+    waiting pass and task cancellation: a delivery's wait is a future and one timer."""
+    pending = [future for future in futures if not future.done()]
+    if not pending:
+        return
+    loop = asyncio.get_running_loop()
+    waiter = loop.create_future()
+    left = len(pending)
+
+    def one_done(_: asyncio.Future[None]) -> None:
+        nonlocal left
+        left -= 1
+        if left == 0 and not waiter.done():
+            waiter.set_result(None)
+
+    for future in pending:
+        future.add_done_callback(one_done)
+    timer = loop.call_at(deadline, _expire, waiter)
+    try:
+        await waiter
+    finally:
+        timer.cancel()
+        for future in pending:
+            future.remove_done_callback(one_done)
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
 
 
 class Publisher:
@@ -78,12 +113,10 @@ class Publisher:
             raise KafkaUnavailable("not connected to Kafka yet")
         if not records:
             return
+        deadline = asyncio.get_running_loop().time() + self._kafka.publish_timeout_s
         try:
-            async with asyncio.timeout(self._kafka.publish_timeout_s):
-                futures = await self._enqueue(producer, records)
-                # asyncio.wait, not gather: the futures are shared with other deliveries, and a
-                # timeout here must not cancel them
-                await asyncio.wait(futures)
+            futures = await self._enqueue(producer, records, deadline)
+            await acknowledged(futures, deadline)
         except TimeoutError as exc:
             raise PublishTimeout(
                 f"Kafka did not acknowledge {len(records)} record(s) "
@@ -128,21 +161,34 @@ class Publisher:
         await self.stop()
 
     async def _enqueue(
-        self, producer: AIOKafkaProducer, records: Sequence[OutboundRecord]
+        self, producer: AIOKafkaProducer, records: Sequence[OutboundRecord], deadline: float
     ) -> set[asyncio.Future[None]]:
         partitions = {
-            t: sorted(await producer.partitions_for(t)) for t in {r.topic for r in records}
+            t: await self._partitions(producer, t, deadline) for t in {r.topic for r in records}
         }
         # no await from here on: the records of one call enter their lanes together
         futures = set()
         for record in records:
             known, partition = partitions[record.topic], record.partition
             if partition is None:
-                partition = partition_for(record.key, known)
+                partition = _partition_cached(record.key, known)
             elif partition not in known:
-                raise ValueError(f"{record.topic} has no partition {partition} (it has {known})")
+                raise ValueError(
+                    f"{record.topic} has no partition {partition} (it has {list(known)})"
+                )
             futures.add(self._lane(producer, record.topic, partition).append(record))
         return futures
+
+    async def _partitions(
+        self, producer: AIOKafkaProducer, topic: str, deadline: float
+    ) -> tuple[int, ...]:
+        """The topic's partitions, sorted; from the metadata the producer holds when it holds
+        the topic's (no coroutine per delivery), else as ``partitions_for`` waits for it."""
+        known = producer.client.cluster.partitions_for_topic(topic)
+        if known is None:
+            async with asyncio.timeout_at(deadline):
+                known = await producer.partitions_for(topic)
+        return tuple(sorted(known))
 
     def _lane(self, producer: AIOKafkaProducer, topic: str, partition: int) -> PartitionLane:
         lane = self._lanes.get((topic, partition))
