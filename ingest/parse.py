@@ -159,7 +159,8 @@ def _wrapping(levels: int) -> tuple[list[Any], list[Any]]:
     if pool:
         with contextlib.suppress(IndexError):
             return pool.pop()
-    outer = inner = []
+    outer: list[Any] = []
+    inner = outer
     for _ in range(levels - 1):
         below: list[Any] = []
         inner.append(below)

@@ -29,7 +29,9 @@ shallow = st.recursive(
 
 
 # beside the spine: branches up to two deep (cheap to draw three hundred of)
-side_branches = st.sampled_from([0, "x", None, [], {}, [1], {"x": []}, [[1]], {"x": {"y": 2}}])
+side_branches: st.SearchStrategy[Any] = st.sampled_from(
+    [0, "x", None, [], {}, [1], {"x": []}, [[1]], {"x": {"y": 2}}]
+)
 
 
 def _spine(depth: int, kinds: int, siblings: list[Any], leaf: Any) -> Any:
