@@ -103,6 +103,18 @@ class Builder:
         self.received_at = received_at
         self.timestamp_ms = int(time.time() * 1000)
         self.joinable = plain(received_at)
+        # ``event_time`` of each distinct time text: a push's activities share a few seconds
+        self.times: dict[str, str | None] = {}
+
+    def time_of(self, value: Any) -> str | None:
+        """``_time_text`` of ``value``, each distinct text worked out once per delivery."""
+        if type(value) is not str or not value:
+            return _time_text(value, self.received_at)
+        try:
+            return self.times[value]
+        except KeyError:
+            text = self.times[value] = marketo_utc(value)
+            return text
 
     def add(self, record: OutboundRecord, munchkin: str) -> None:
         self.part.records.append(record)
@@ -202,7 +214,7 @@ def _push_activity(
     name = activity.get("activityType")
     type_ = _push_type(type_id, name if type(name) is str else None)
     ce_id = _id_text(activity.get("marketoGUID"))
-    time_ = _time_text(activity.get("activityDate"), build.received_at)
+    time_ = build.time_of(activity.get("activityDate"))
     subject = _id_text(activity.get("leadId"))
     if type_ is None or ce_id is None or time_ is None or subject is None:
         return None
