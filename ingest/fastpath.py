@@ -4,9 +4,10 @@ The reference is the slow path: ``ingest.normalize`` builds an ``Envelope`` per 
 ``pipeline.topics.route`` turns it into a record. An event whose fields come in the forms Marketo
 sends (a string or integer id and lead id without surrounding spaces, a UTC time with ``Z``, a
 known activity type, a munchkin ID without surrounding spaces) becomes that same record here
-directly: the same envelope document (``envelope_doc``), headers (``record_headers``) and key,
-without the ``Envelope`` object, its frozen-dataclass construction and its second walk through
-``route``. Any other event goes through the reference path itself, dead letters included. One
+directly: the same envelope bytes, headers (``record_headers``) and key, without the
+``Envelope`` object, its frozen-dataclass construction and its second walk through ``route``.
+The bytes are joined from the attribute text and orjson's serialization of ``data`` where
+orjson would write that text unchanged (``plain``), else ``envelope_doc`` is serialized whole. Any other event goes through the reference path itself, dead letters included. One
 timestamp serves a whole delivery (the reference takes the clock once per record).
 
 Each record's (munchkin ID, stream) is taken from its own content, exactly as the envelope's
