@@ -7,8 +7,9 @@ known activity type, a munchkin ID without surrounding spaces) becomes that same
 directly: the same envelope bytes, headers (``record_headers``) and key, without the
 ``Envelope`` object, its frozen-dataclass construction and its second walk through ``route``.
 The bytes are joined from the attribute text and orjson's serialization of ``data`` where
-orjson would write that text unchanged (``plain``), else ``envelope_doc`` is serialized whole. Any other event goes through the reference path itself, dead letters included. One
-timestamp serves a whole delivery (the reference takes the clock once per record).
+orjson would write that text unchanged (``plain``), else ``envelope_doc`` is serialized whole.
+Any other event goes through the reference path itself, dead letters included. One timestamp
+serves a whole delivery (the reference takes the clock once per record).
 
 Each record's (munchkin ID, stream) is taken from its own content, exactly as the envelope's
 ``munchkinid`` would be, and handed to the tenant gate in ``Part.record_tenants``.
