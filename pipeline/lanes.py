@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -45,17 +46,52 @@ class PartitionLane:
 
     def append(self, record: OutboundRecord) -> asyncio.Future[None]:
         """Add the record to the open batch; the future resolves when Kafka acknowledged it."""
+        (future,) = self.extend([record])
+        return future
+
+    def extend(self, records: Sequence[OutboundRecord]) -> set[asyncio.Future[None]]:
+        """Add the records, in order, to the open batch (and the next ones when it fills); the
+        futures of the batches that hold them. One call per delivery and partition: the lane's
+        bookkeeping (its events, the batch's future) is done once, not per record."""
+        futures = set()
         if self._open is None:
             self._start_batch()
-        if not self._append_to_open(record):
-            self._seal()
-            self._start_batch()
-            if not self._append_to_open(record):
-                raise RecordTooLarge(f"a record of {len(record.value)} bytes fits no batch")
-        self._idle.clear()
-        self._wakeup.set()
-        assert self._open_future is not None
-        return self._open_future
+        append = self._open.append
+        placed = False  # a record of this call is in the open batch
+        for record in records:
+            headers = list(record.headers)
+            if (
+                append(
+                    key=record.key,
+                    value=record.value,
+                    timestamp=record.timestamp_ms,
+                    headers=headers,
+                )
+                is None
+            ):
+                if placed:
+                    assert self._open_future is not None
+                    futures.add(self._open_future)
+                self._seal()
+                self._start_batch()
+                append = self._open.append
+                if (
+                    append(
+                        key=record.key,
+                        value=record.value,
+                        timestamp=record.timestamp_ms,
+                        headers=headers,
+                    )
+                    is None
+                ):
+                    raise RecordTooLarge(f"a record of {len(record.value)} bytes fits no batch")
+            placed = True
+        if placed:
+            assert self._open_future is not None
+            futures.add(self._open_future)
+            self._idle.clear()
+            self._wakeup.set()
+        return futures
 
     async def flush(self) -> None:
         """Wait until every appended record has been handed to aiokafka."""
@@ -69,15 +105,6 @@ class PartitionLane:
         for _, future in self._take_all():
             if not future.done():
                 future.set_exception(error)
-
-    def _append_to_open(self, record: OutboundRecord) -> bool:
-        metadata = self._open.append(
-            key=record.key,
-            value=record.value,
-            timestamp=record.timestamp_ms,
-            headers=list(record.headers),
-        )
-        return metadata is not None
 
     def _start_batch(self) -> None:
         self._open = self._producer.create_batch()

@@ -166,17 +166,24 @@ class Publisher:
         partitions = {
             t: await self._partitions(producer, t, deadline) for t in {r.topic for r in records}
         }
-        # no await from here on: the records of one call enter their lanes together
-        futures = set()
+        # no await from here on: the records of one call enter their lanes together, each lane's
+        # in their order
+        by_lane: dict[tuple[str, int], list[OutboundRecord]] = {}
         for record in records:
-            known, partition = partitions[record.topic], record.partition
+            topic, partition = record.topic, record.partition
+            known = partitions[topic]
             if partition is None:
                 partition = _partition_cached(record.key, known)
             elif partition not in known:
-                raise ValueError(
-                    f"{record.topic} has no partition {partition} (it has {list(known)})"
-                )
-            futures.add(self._lane(producer, record.topic, partition).append(record))
+                raise ValueError(f"{topic} has no partition {partition} (it has {list(known)})")
+            group = by_lane.get((topic, partition))
+            if group is None:
+                by_lane[(topic, partition)] = [record]
+            else:
+                group.append(record)
+        futures: set[asyncio.Future[None]] = set()
+        for (topic, partition), group in by_lane.items():
+            futures |= self._lane(producer, topic, partition).extend(group)
         return futures
 
     async def _partitions(

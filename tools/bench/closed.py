@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from tools.bench.ramp import settle
 from tools.bench.targets import Target, TargetFailed, sample
 from tools.bench.workload import Shape
 
@@ -164,6 +165,10 @@ async def closed_loop(
     url = f"http://127.0.0.1:{target.port}"
     if warmup_s > 0:
         await _wrk(script, url, connections, warmup_s)
+        # wrk stops with a request in flight on every connection: the target works them off
+        # first, else the measured run starts at twice the connections (and sheds what its
+        # in-flight budget does not admit) and its CPU includes the warm-up's tail
+        await settle(target)
     first, generator_first = sample(target.pid), _children_cpu_s()
     result = await _wrk(script, url, connections, seconds)
     last, generator_last = sample(target.pid), _children_cpu_s()
