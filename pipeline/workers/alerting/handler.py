@@ -111,6 +111,9 @@ class AlertingHandler:
         self._silence = SilenceWatch(rules, clock())
         self._fired: Bounded[str, bool] = Bounded(FIRED_MEMORY)
         self._outbox: list[tuple[Alert, Partition]] = []
+        # The records of the outbox's first alerts, as a failed flush built them: a retry
+        # writes the same records (``firedAt``, timestamp), not new ones stamped later.
+        self._built: list[OutboundRecord] = []
         self.replay_horizon_s = min(rules.horizon_s, restore_horizon_s)
 
     # ---- per record -------------------------------------------------------------------------
@@ -155,10 +158,12 @@ class AlertingHandler:
         if not self._outbox:
             return
         now = self._clock()
-        records = [alert_record(a, p, self._topic, now) for a, p in self._outbox]
-        await self._publisher.publish(records)
+        built = self._built
+        built += [alert_record(a, p, self._topic, now) for a, p in self._outbox[len(built) :]]
+        await self._publisher.publish(list(built))
         alerts = [a for a, _ in self._outbox]
         self._outbox.clear()
+        built.clear()
         for a in alerts:
             self._metrics.alerts.labels(a.rule, a.severity.value).inc()
             if a.count:  # silence alerts have no triggering event
