@@ -19,8 +19,9 @@ from collections.abc import Callable, Collection, Sequence
 
 import orjson
 
+from pipeline.consume.event_time import event_time_s
 from pipeline.consume.handler import Reader
-from pipeline.consume.record import Partition, Record, event_time_s
+from pipeline.consume.record import Partition, Record
 from pipeline.envelope import format_epoch_s
 from pipeline.publish import Publisher
 from pipeline.topics import Headers, OutboundRecord
@@ -73,7 +74,7 @@ def alert_record(alert: Alert, source: Partition, topic: str, fired_at_s: float)
 def header_fields(record: Record) -> dict[str, str] | None:
     """The envelope fields a record's headers carry (``engine.HEADER_FIELDS``); None for a record
     without ``ce_subject`` (written before the ingress added it, or an event without subject)."""
-    subject = record.headers.get("ce_subject")
+    subject = record.ce_subject
     if not subject or not record.event_id or not record.munchkin_id:
         return None
     return {

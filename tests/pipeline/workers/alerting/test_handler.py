@@ -43,8 +43,8 @@ def corrupt(record: Record) -> Record:
 
 
 def without_subject_header(record: Record) -> Record:
-    headers = {k: v for k, v in record.headers.items() if k != "ce_subject"}
-    return record._replace(headers=headers)
+    headers = tuple((k, v) for k, v in record.headers if k != "ce_subject")
+    return record._replace(headers=headers, ce_subject=None)
 
 
 def test_sent_and_delivered_emails_are_decoded_only_after_an_unsubscribe_or_bounce() -> None:
