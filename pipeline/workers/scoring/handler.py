@@ -47,6 +47,19 @@ from pipeline.workers.scoring.state import Held, Leads, LeadScore, Pending
 
 log = logging.getLogger(__name__)
 
+# ``int()`` of an ``activity_type_id`` header costs about ten times a dictionary lookup, and a
+# few dozen types make nearly all activities: each is converted once (bounded: past that many,
+# each time).
+_TYPE_NUMBERS_KEPT = 10_000
+_type_numbers: dict[bytes, int] = {}
+
+
+def _type_number(header: bytes) -> int:
+    number = int(header)
+    if len(_type_numbers) < _TYPE_NUMBERS_KEPT:
+        _type_numbers[header] = number
+    return number
+
 
 class ScoringHandler:
     replay_horizon_s = 0.0  # state comes from the lead-scores topic, not from replaying input
@@ -133,7 +146,10 @@ class ScoringHandler:
         key_bytes, event_id = record.key, record.event_id
         type_id, at = record.activity_type_id, record.ce_time
         if type_id is not None and at is not None and key_bytes and event_id:
-            key, (type_number, at_s) = key_bytes.decode(), (int(type_id), ce_time_s(at))
+            type_number = _type_numbers.get(type_id)
+            if type_number is None:
+                type_number = _type_number(type_id)
+            key, at_s = key_bytes.decode(), ce_time_s(at)
         else:
             key, event_id, (type_number, at_s) = self._activity_from_value(record)
         # The hot path works on the partition's maps directly (no LeadScore, no Features):
