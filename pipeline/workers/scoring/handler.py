@@ -88,7 +88,7 @@ class ScoringHandler:
         self._crossings_topic = crossings_topic
         self._clock = clock
         self._monotonic = monotonic
-        self._step, self._score_of = model.step, model.score_of
+        self._step = model.step
         self._leads: dict[Partition, Leads] = {}
         self._pending: dict[Partition, Pending] = {}
         # the thresholds each lead is above, for the (few) leads above any
@@ -164,8 +164,7 @@ class ScoringHandler:
             if offset <= through:
                 return  # already in the state restored from the lead-scores topic
             counts = self._counts[key]
-        decayed, decayed_at_s = self._step(decayed, decayed_at_s, counts, type_number, at_s)
-        score = self._score_of(decayed, counts)
+        decayed, decayed_at_s, score = self._step(decayed, decayed_at_s, counts, type_number, at_s)
         emit = abs(score - (emitted or 0.0)) >= self._threshold
         crossings = self._crossings
         if crossings is not None:

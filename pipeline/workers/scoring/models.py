@@ -56,10 +56,10 @@ class ScoringModel(Protocol):
 
     def step(
         self, decayed: float, decayed_at_s: float, counts: dict[int, int], type_id: int, at_s: float
-    ) -> tuple[float, float]:
-        """``apply`` on the features' parts, counting the activity into ``counts`` itself (the
-        scoring handler's hot path: no copy of the counts, no ``Features``); the new
-        ``(decayed, decayed_at_s)``. ``apply`` is this on a copy, so the two agree."""
+    ) -> tuple[float, float, float]:
+        """``apply`` on the features' parts, counting the activity into ``counts`` itself, and
+        ``score`` of the result: the new ``(decayed, decayed_at_s, score)``, in one call (the
+        scoring handler's hot path: no copy of the counts, no ``Features``)."""
         ...
 
     def score_of(self, decayed: float, counts: Mapping[int, int]) -> float:
@@ -76,12 +76,12 @@ class DecayedWeights:
 
     def apply(self, features: Features, activity: Activity) -> Features:
         counts = dict(features.counts)
-        value, latest_s = self.step(features.decayed, features.decayed_at_s, counts, *activity)
+        value, latest_s, _ = self.step(features.decayed, features.decayed_at_s, counts, *activity)
         return _new_tuple(Features, (value, latest_s, counts))
 
     def step(
         self, value: float, latest_s: float, counts: dict[int, int], type_id: int, at_s: float
-    ) -> tuple[float, float]:
+    ) -> tuple[float, float, float]:
         weight = self.weights.get(type_id, self.default_weight)
         if weight:
             if at_s >= latest_s:
@@ -90,7 +90,7 @@ class DecayedWeights:
             else:  # an activity older than the latest one: add it decayed to the latest's time
                 value += weight * self._decay(latest_s - at_s)
         counts[type_id] = counts.get(type_id, 0) + 1  # last: nothing above changed state
-        return value, latest_s
+        return value, latest_s, value  # the score is the decayed sum
 
     def _decay(self, elapsed_s: float) -> float:
         return float(0.5 ** (elapsed_s / self.half_life_s))
@@ -116,9 +116,9 @@ class LogisticRegression:
 
     def step(
         self, decayed: float, decayed_at_s: float, counts: dict[int, int], type_id: int, at_s: float
-    ) -> tuple[float, float]:
+    ) -> tuple[float, float, float]:
         counts[type_id] = counts.get(type_id, 0) + 1
-        return decayed, decayed_at_s
+        return decayed, decayed_at_s, self.score_of(decayed, counts)
 
     def score(self, features: Features) -> float:
         return self.score_of(features.decayed, features.counts)

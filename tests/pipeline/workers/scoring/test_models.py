@@ -121,6 +121,6 @@ def test_step_in_place_is_apply(
     counts: dict[int, int] = {}
     for type_id, at_s in activities:
         features = model.apply(features, Activity(type_id, at_s))
-        decayed, decayed_at_s = model.step(decayed, decayed_at_s, counts, type_id, at_s)
+        decayed, decayed_at_s, score = model.step(decayed, decayed_at_s, counts, type_id, at_s)
         assert (decayed, decayed_at_s, counts) == tuple(features)
-        assert model.score_of(decayed, counts) == model.score(features)
+        assert score == model.score_of(decayed, counts) == model.score(features)
