@@ -178,7 +178,7 @@ def test_dead_letter_headers_are_what_the_ingress_and_the_workers_write() -> Non
     topics = build_topics(TopicSettings(), KafkaSettings().max_record_bytes)
     letter = DeadLetter("sha256:00", b"{", "malformed_json", "x", None, None, Via.ADOBE_IO, AT)
     ingress = route_dead_letter(letter, topics)
-    record = Record(Partition("marketo.lead-activity", 0), 7, 0, None, b"", {}, "", "", "", "")
+    record = Record(Partition("marketo.lead-activity", 0), 7, 0, None, b"", (), "", "", "", "")
     worker = dead_letter_record(record, "empty_record", "x", "scoring", topics.dead_letter.name)
     assert header_names(doc, "IngressDeadLetter") == names(ingress.headers)
     assert header_names(doc, "WorkerDeadLetter") == names(worker.headers)
@@ -223,7 +223,7 @@ def test_crossing_records_match_the_score_crossing_message() -> None:
 
 def test_sink_dead_letters_match_the_sink_dead_letter_message() -> None:
     doc = load()
-    record = Record(Partition("marketo.alerts", 0), 7, 0, b"k", b"{}", {}, "a", "m", "", "")
+    record = Record(Partition("marketo.alerts", 0), 7, 0, b"k", b"{}", (), "a", "m", "", "")
     failed = Failure(Effect("webhook", "alert-1", record), "sink_failed", "HTTP 503")
     letter = sink_dead_letter(failed, "marketo.sink-dead-letter", "alerting-effects")
     assert header_names(doc, "SinkDeadLetter") == names(letter.headers)

@@ -42,7 +42,7 @@ def test_the_worker_dead_letter_reasons_are_the_documented_ones() -> None:
 
 
 def test_the_sink_dead_letter_reasons_are_the_documented_ones() -> None:
-    record = Record(Partition("t", 0), 0, 0, None, None, {}, "", "", "", "")
+    record = Record(Partition("t", 0), 0, 0, None, None, (), "", "", "", "")
     effect = Effect("webhook", "k", record)
     failing, refusing = SinkError("x"), SinkError("x")
     refusing.retriable = False

@@ -1,6 +1,8 @@
 """The per-partition id memory: window, capacity, late records."""
 
-from hypothesis import given
+from array import array
+
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import HOURS as HOUR_S
@@ -76,3 +78,69 @@ def test_the_remembered_ids_are_nothing_the_cyclic_collector_walks() -> None:
     assert all(len(gc.get_referents(hashes)) <= 1 for _, hashes in memory._buckets)
     assert "id-450" in memory
     assert "id-500" not in memory
+
+
+class Reference(DedupMemory):
+    """``add`` as it was before its newest bucket was kept apart: read from the deque each time."""
+
+    __slots__ = ()
+
+    def add(self, event_id: str, at_s: float) -> bool:
+        h = hash(event_id)
+        ids = self._ids
+        if h in ids:
+            return False
+        buckets = self._buckets
+        if buckets:
+            newest, hashes = buckets[-1]
+            if at_s < (newest + 1) * self._bucket_s and len(hashes) < self._bucket_limit:
+                hashes.append(h)
+                ids[h] = newest
+                if len(ids) > self._capacity:
+                    self.evicted_early += self._drop_oldest()
+                return True
+        number = int(at_s // self._bucket_s)
+        if buckets:
+            number = max(number, buckets[-1][0])
+        buckets.append((number, array("q", (h,))))
+        ids[h] = number
+        self._expire()
+        if len(ids) > self._capacity:
+            self.evicted_early += self._drop_oldest()
+        return True
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 60),
+            # bucket ends exactly, too
+            st.one_of(st.integers(0, 60).map(lambda k: k * 600.0), st.floats(0, 30 * HOUR_S)),
+        ),
+        min_size=10,
+        max_size=300,
+    ),
+    st.sampled_from(  # (window, capacity, bucket): buckets of 1, 20, 3 and 100 ids
+        [
+            (3 * HOUR_S, 20, HOUR_S),
+            (3 * HOUR_S, 320, HOUR_S),
+            (HOUR_S, 48, 600.0),
+            (50 * HOUR_S, 1600, HOUR_S),
+        ]
+    ),
+)
+def test_add_decides_as_the_reference_does(
+    adds: list[tuple[int, float]], shape: tuple[float, int, float]
+) -> None:
+    memory, reference = DedupMemory(*shape), Reference(*shape)
+    for n, at in adds:
+        assert memory.add(str(n), at) == reference.add(str(n), at)
+        assert (len(memory), memory.evicted_early, memory.covered_s) == (
+            len(reference),
+            reference.evicted_early,
+            reference.covered_s,
+        )
+    assert [(b, list(h)) for b, h in memory._buckets] == [
+        (b, list(h)) for b, h in reference._buckets
+    ]

@@ -53,3 +53,25 @@ def test_every_repetition_has_its_own_topics() -> None:
     names = topic_names("bench-w", 3, repeats=2)
     assert len(names) == len(set(names)) == 2 * len(topic_names("x", 3))
     assert {n.split(".")[0] for n in names} == {"bench-w-0", "bench-w-1"}
+
+
+def test_only_workers_runs_that_phase_into_its_own_directory() -> None:
+    import argparse
+    from pathlib import Path
+
+    import pytest
+
+    from tools.bench.cli import add_arguments, settings_from
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    only = settings_from(parser.parse_args(["--bootstrap", "127.0.0.1:9", "--only-workers"]))
+    assert (only.only_workers, only.workers, only.out_dir) == (
+        True,
+        True,
+        Path("var/bench-workers"),
+    )
+    full = settings_from(parser.parse_args(["--bootstrap", "127.0.0.1:9"]))
+    assert (full.only_workers, full.out_dir) == (False, Path("var/bench"))
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--bootstrap", "127.0.0.1:9", "--only-workers", "--no-workers"])

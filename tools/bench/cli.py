@@ -24,7 +24,11 @@ HELP = (
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bootstrap", required=True, help="a running Kafka on 127.0.0.1 (host:port)")
-    p.add_argument("--out", type=Path, default=Path("var/bench"), help="report directory")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="report directory (default: var/bench, with --only-workers var/bench-workers)",
+    )
     p.add_argument("--smoke", action="store_true", help="a short run proving it works (CI)")
     p.add_argument(
         "--shapes", default=",".join(s.name for s in SHAPES), help="comma-separated shapes"
@@ -33,7 +37,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-kafka-hooks", action="store_true", help="skip @platformatic/kafka-hooks (the peer)"
     )
-    p.add_argument("--no-workers", action="store_true", help="skip the workers' throughput")
+    phase = p.add_mutually_exclusive_group()
+    phase.add_argument("--no-workers", action="store_true", help="skip the workers' throughput")
+    phase.add_argument(
+        "--only-workers",
+        action="store_true",
+        help="the workers' throughput alone (no ceilings, ingress, express or kafka-hooks)",
+    )
     p.add_argument("--profile", action="store_true", help="py-spy the ingress (one extra step)")
     p.add_argument(
         "--processes", type=int, default=1, help="the ingress' server.processes (default 1)"
@@ -47,15 +57,17 @@ def settings_from(args: argparse.Namespace) -> BenchSettings:
     if unknown or not names:
         valid = [s.name for s in SHAPES]
         raise SimulatorConfigError(f"--shapes {unknown or names}: valid shapes are {valid}")
+    out = args.out or Path("var/bench-workers" if args.only_workers else "var/bench")
     settings = BenchSettings(
         bootstrap=args.bootstrap,
-        out_dir=args.out,
+        out_dir=out,
         shapes=names,
         express=not args.no_express,
         kafka_hooks=not args.no_kafka_hooks,
         profile=args.profile,
         workers=not args.no_workers,
         processes=args.processes,
+        only_workers=args.only_workers,
     )
     return smoke(settings) if args.smoke else replace(settings)
 
@@ -77,4 +89,5 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     print(report.table(result))
     json_path, png_path = report.write(result, settings.out_dir)
     print(f"\nreport: {json_path}\nplot:   {png_path}")
-    return 1 if result.problems or not result.runs else 0
+    measured = result.workers if settings.only_workers else result.runs
+    return 1 if result.problems or not measured else 0

@@ -41,6 +41,11 @@ class BenchResult:
                 return r
         return None
 
+    @property
+    def workers_only(self) -> bool:
+        """Only the worker phase ran (``--only-workers``): nothing of the ingress to report."""
+        return not (self.runs or self.closed or self.ceiling_a or self.ceiling_b)
+
     def ingress_rss_mb(self) -> float:
         steps = [s for r in self.runs if r.target == "ingress" for s in r.steps]
         return max((s.rss_max_bytes for s in steps), default=0) / MB
@@ -104,7 +109,8 @@ def summary(result: BenchResult) -> dict[str, Any]:
 def checks(result: BenchResult, shapes: dict[str, Any], b: float | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for shape, g in headline.ratios(result.closed, result.ceiling_b).items():
-        out[f"{shape} per CPU-s >= {g['goal']:.1f} x {g['peer']}"] = g["met"]
+        if not result.workers_only:
+            out[f"{shape} per CPU-s >= {g['goal']:.1f} x {g['peer']}"] = g["met"]
     for name, s in shapes.items():
         if s["p99_at_half_ms"] is not None:
             out[f"{name} p99 <= 50 ms at half max"] = s["p99_at_half_ms"] <= 50
@@ -113,7 +119,8 @@ def checks(result: BenchResult, shapes: dict[str, Any], b: float | None) -> dict
             out[f"{name} sheds at 5x with 429/503, RSS <= 200 MB"] = (
                 over["shed_fraction"] > 0 and over["rss_max_mb"] <= 200
             )
-    out["ingress RSS <= 200 MB"] = result.ingress_rss_mb() <= 200
+    if not result.workers_only:
+        out["ingress RSS <= 200 MB"] = result.ingress_rss_mb() <= 200
     for run in median_runs(result.workers):
         label = f"{run.kind} worker CPU per record <= {TARGET_CPU_VS_CONSUMER} x bare consumer's"
         out[f"{label} (median run)"] = 0 < run.cpu_vs_consumer <= TARGET_CPU_VS_CONSUMER
@@ -122,9 +129,40 @@ def checks(result: BenchResult, shapes: dict[str, Any], b: float | None) -> dict
 
 def table(result: BenchResult) -> str:
     s = summary(result)
+    lines = ["datastreams bench" + (" (smoke: figures not meaningful)" if result.smoke else "")]
+    if not result.workers_only:
+        lines += _ingress_lines(result, s)
+    for run in median_runs(result.workers):
+        every = [r for r in result.workers if r.kind == run.kind]
+        lines.append(
+            f"  worker {run.kind:<25}CPU per record {run.cpu_per_record_s * 1e6:.2f} µs ÷ bare "
+            f"consumer's {run.consumer_cpu_per_record_s * 1e6:.2f} µs = "
+            f"{run.cpu_vs_consumer:.2f}; {run.events_per_s:,.0f} events/s handled "
+            f"({run.records:,} records in {run.seconds:.2f} s, one process); bare consumer "
+            f"{run.consumer_per_s:,.0f}/s"
+        )
+        if len(every) > 1:
+            lines.append(
+                f"  {'':<32}median of {len(every)} runs: CPU ÷ consumer "
+                + ", ".join(f"{r.cpu_vs_consumer:.2f}" for r in every)
+                + "; events/s "
+                + ", ".join(f"{r.events_per_s:,.0f}" for r in every)
+            )
+    rss = "" if result.workers_only else f"ingress peak RSS {result.ingress_rss_mb():.1f} MB; "
+    lines += ["", f"  {rss}checks:"]
+    lines += [f"    [{'x' if ok else ' '}] {name}" for name, ok in s["checks"].items()]
+    lines += [f"  problem: {p}" for p in result.problems]
+    load = "/".join(f"{x:.1f}" for x in result.load_average)
+    lines.append(
+        f"  ({result.elapsed_s:.0f} s on {os.cpu_count()} cores, 1-min load average at start/end "
+        f"{load}; ÷A and ÷B compare events/s, ÷expr deliveries/s)"
+    )
+    return "\n".join(lines)
+
+
+def _ingress_lines(result: BenchResult, s: dict[str, Any]) -> list[str]:
     a, b = result.ceiling_a, result.ceiling_b
     lines = [
-        "datastreams bench" + (" (smoke: figures not meaningful)" if result.smoke else ""),
         *headline.lines(result.closed, a, b),
         "",
         "  open loop (Python generators, rising rate), wall clock:",
@@ -150,31 +188,7 @@ def table(result: BenchResult) -> str:
             f"{_fmt(over.get('shed_fraction'), '.0%'):>10}"
             f"{_fmt(over.get('service_p99_ms'), ',.0f'):>8}{_fmt(over.get('rss_max_mb'), '.0f'):>8}"
         )
-    for run in median_runs(result.workers):
-        every = [r for r in result.workers if r.kind == run.kind]
-        lines.append(
-            f"  worker {run.kind:<25}CPU per record {run.cpu_per_record_s * 1e6:.2f} µs ÷ bare "
-            f"consumer's {run.consumer_cpu_per_record_s * 1e6:.2f} µs = "
-            f"{run.cpu_vs_consumer:.2f}; {run.events_per_s:,.0f} events/s handled "
-            f"({run.records:,} records in {run.seconds:.2f} s, one process); bare consumer "
-            f"{run.consumer_per_s:,.0f}/s"
-        )
-        if len(every) > 1:
-            lines.append(
-                f"  {'':<32}median of {len(every)} runs: CPU ÷ consumer "
-                + ", ".join(f"{r.cpu_vs_consumer:.2f}" for r in every)
-                + "; events/s "
-                + ", ".join(f"{r.events_per_s:,.0f}" for r in every)
-            )
-    lines += ["", f"  ingress peak RSS {result.ingress_rss_mb():.1f} MB; checks:"]
-    lines += [f"    [{'x' if ok else ' '}] {name}" for name, ok in s["checks"].items()]
-    lines += [f"  problem: {p}" for p in result.problems]
-    load = "/".join(f"{x:.1f}" for x in result.load_average)
-    lines.append(
-        f"  ({result.elapsed_s:.0f} s on {os.cpu_count()} cores, 1-min load average at start/end "
-        f"{load}; ÷A and ÷B compare events/s, ÷expr deliveries/s)"
-    )
-    return "\n".join(lines)
+    return lines
 
 
 def to_json(result: BenchResult) -> dict[str, Any]:

@@ -70,6 +70,10 @@ class Bench:
         return result
 
     async def _run(self, key_base_url: str) -> BenchResult:
+        if self.s.only_workers:
+            result = BenchResult(self.s.smoke, None, None, 0.0)
+            await self._workers(result)
+            return result
         self._write_pools()
         result = await self._ceilings()
         ingress = self._ingress(key_base_url)
@@ -83,18 +87,21 @@ class Bench:
         if self.s.kafka_hooks:
             await self._measure(await self._kafka_hooks(), result, profile_it=False)
         if self.s.workers:
-            prefix = f"{self.prefix}-workers"
-            repeats = self.s.worker_repeats
-            self.topic_names += workers.topic_names(prefix, self.s.partitions, repeats)
-            result.workers = await workers.measure_workers(
-                self.s.bootstrap,
-                prefix,
-                self.s.worker_events,
-                self.s.partitions,
-                self.report,
-                repeats,
-            )
+            await self._workers(result)
         return result
+
+    async def _workers(self, result: BenchResult) -> None:
+        prefix = f"{self.prefix}-workers"
+        repeats = self.s.worker_repeats
+        self.topic_names += workers.topic_names(prefix, self.s.partitions, repeats)
+        result.workers = await workers.measure_workers(
+            self.s.bootstrap,
+            prefix,
+            self.s.worker_events,
+            self.s.partitions,
+            self.report,
+            repeats,
+        )
 
     def _write_pools(self) -> None:
         for shape in self.shapes:

@@ -78,6 +78,7 @@ class BenchSettings:
     ceiling_b_s: float = 6 * SECONDS
     profile_s: float = 8 * SECONDS
     workers: bool = True  # the last phase: each worker's throughput over a produced mix
+    only_workers: bool = False  # that phase alone (no ceilings, ingress, sample or peer)
     worker_events: int = 300_000
     worker_repeats: int = 3  # the target is judged on the median repetition
     processes: int = 1  # the ingress' server.processes
@@ -105,6 +106,7 @@ def smoke(settings: BenchSettings) -> BenchSettings:
         ceiling_b_s=1 * SECONDS,
         profile_s=0,
         workers=settings.workers,
+        only_workers=settings.only_workers,
         worker_events=40_000,
         worker_repeats=1,
         processes=settings.processes,

@@ -102,41 +102,45 @@ class RuleEngine:
     ) -> None:
         self._rules = tuple(r for r in rules.rules if r.silence is None)
         self._state = {r.id: _RuleState(max_keys) for r in self._rules}
-        self._candidates: dict[tuple[str, str], tuple[Rule, ...]] = {}
-        self._followers: dict[tuple[str, str], bool] = {}
+        # (stream, event type) → (candidate rules, followers only)
+        self._routes: dict[tuple[str, str], tuple[tuple[Rule, ...], bool]] = {}
         self._lateness_s = lateness_s
         self.watermarks: dict[str, float] = {}  # tenant → newest event time seen from it
 
-    def candidates(self, stream: str, event_type: str) -> tuple[Rule, ...]:
-        """Rules that may care about an event, from its headers alone (cached)."""
-        found = self._candidates.get((stream, event_type))
+    def route(self, stream: str, event_type: str) -> tuple[tuple[Rule, ...], bool]:
+        """``candidates`` and ``followers_only`` of an event, in one lookup (cached)."""
+        found = self._routes.get((stream, event_type))
         if found is None:
-            found = tuple(
+            rules = tuple(
                 r
                 for r in self._rules
                 if r.selector.accepts(stream, event_type)
                 or (r.after is not None and r.after.selector.accepts(stream, event_type))
             )
-            self._candidates[(stream, event_type)] = found
-            self._followers[(stream, event_type)] = bool(found) and all(
-                _follower(r, stream, event_type) for r in found
-            )
+            followers = bool(rules) and all(_follower(r, stream, event_type) for r in rules)
+            found = self._routes[(stream, event_type)] = (rules, followers)
         return found
+
+    def candidates(self, stream: str, event_type: str) -> tuple[Rule, ...]:
+        """Rules that may care about an event, from its headers alone."""
+        return self.route(stream, event_type)[0]
 
     def followers_only(self, stream: str, event_type: str) -> bool:
         """Whether every candidate rule of this stream and type sees such an event only as the
         second step of a sequence keyed by header fields (see ``awaited``)."""
-        return self._followers.get((stream, event_type), False)
+        return self.route(stream, event_type)[1]
 
     def awaited(self, rules: tuple[Rule, ...], head: Doc) -> bool:
         """For ``followers_only`` events: whether a first step is waiting under the event's key
         (``head``: its header fields, ``HEADER_FIELDS``). When none is, the event can change no
         state and fire nothing, so it needs no JSON decoding (most emails sent and delivered);
         the watermark then moves with the next decoded event."""
+        tenant = head["munchkinid"]
         for rule in rules:
-            if rule.tenants and head["munchkinid"] not in rule.tenants:
+            if rule.tenants and tenant not in rule.tenants:
                 continue
-            key = (head["munchkinid"], rule.key_of(head))
+            # rule.key_of(head), faster: every field of the key is a header field (a str)
+            key = (tenant, ":".join([head[path] for path in rule.key]))
             if self._state[rule.id].markers.get(key) is not None:
                 return True
         return False

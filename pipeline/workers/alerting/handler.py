@@ -19,8 +19,9 @@ from collections.abc import Callable, Collection, Sequence
 
 import orjson
 
+from pipeline.consume.event_time import event_time_s
 from pipeline.consume.handler import Reader
-from pipeline.consume.record import Partition, Record, event_time_s
+from pipeline.consume.record import Partition, Record
 from pipeline.envelope import format_epoch_s
 from pipeline.publish import Publisher
 from pipeline.topics import Headers, OutboundRecord
@@ -73,7 +74,7 @@ def alert_record(alert: Alert, source: Partition, topic: str, fired_at_s: float)
 def header_fields(record: Record) -> dict[str, str] | None:
     """The envelope fields a record's headers carry (``engine.HEADER_FIELDS``); None for a record
     without ``ce_subject`` (written before the ingress added it, or an event without subject)."""
-    subject = record.headers.get("ce_subject")
+    subject = record.ce_subject
     if not subject or not record.event_id or not record.munchkin_id:
         return None
     return {
@@ -108,35 +109,49 @@ class AlertingHandler:
         self._lateness_s = lateness_s
         self._clock = clock
         self._engines: dict[Partition, RuleEngine] = {}
+        # the partition of the last record handled and its engine (records come in runs of one
+        # partition); the engine here is a placeholder until the first record
+        self._part: Partition | None = None
+        self._engine = RuleEngine(rules)
         self._silence = SilenceWatch(rules, clock())
+        self._watch_silence = self._silence.active
         self._fired: Bounded[str, bool] = Bounded(FIRED_MEMORY)
         self._outbox: list[tuple[Alert, Partition]] = []
+        # The records of the outbox's first alerts, as a failed flush built them: a retry
+        # writes the same records (``firedAt``, timestamp), not new ones stamped later.
+        self._built: list[OutboundRecord] = []
         self.replay_horizon_s = min(rules.horizon_s, restore_horizon_s)
 
     # ---- per record -------------------------------------------------------------------------
 
-    def _observe(self, record: Record) -> list[Alert]:
-        part = record.partition
-        if self._silence.active:
-            self._silence.seen(
-                part, record.munchkin_id, record.stream, record.timestamp_ms / 1000, record.event_id
-            )
-        engine = self._engines.get(part)
-        if engine is None:
-            engine = self._engines[part] = RuleEngine(self._rules, self._max_keys, self._lateness_s)
-        candidates = engine.candidates(record.stream, record.event_type)
+    def _observe(self, record: Record) -> Sequence[Alert]:
+        part, stream = record.partition, record.stream
+        if self._watch_silence:
+            at_s = record.timestamp_ms / 1000
+            self._silence.seen(part, record.munchkin_id, stream, at_s, record.event_id)
+        engine = self._engine if part is self._part else self._select(part)
+        candidates, followers_only = engine.route(stream, record.event_type)
         if not candidates:
-            return []
-        if engine.followers_only(record.stream, record.event_type):
+            return ()
+        if followers_only:
             head = header_fields(record)
             if head is not None and not engine.awaited(candidates, head):
-                return []
+                return ()
         doc = record.document()
         return engine.observe(doc, event_time_s(doc["time"]), candidates)
 
+    def _select(self, part: Partition) -> RuleEngine:
+        engine = self._engines.get(part)
+        if engine is None:
+            engine = self._engines[part] = RuleEngine(self._rules, self._max_keys, self._lateness_s)
+        self._part, self._engine = part, engine
+        return engine
+
     def handle(self, record: Record) -> None:
-        for alert in self._observe(record):
-            self._emit(alert, record.partition)
+        alerts = self._observe(record)
+        if alerts:
+            for alert in alerts:
+                self._emit(alert, record.partition)
 
     def replay(self, record: Record) -> None:
         for alert in self._observe(record):  # fired when the record was first handled
@@ -155,10 +170,12 @@ class AlertingHandler:
         if not self._outbox:
             return
         now = self._clock()
-        records = [alert_record(a, p, self._topic, now) for a, p in self._outbox]
-        await self._publisher.publish(records)
+        built = self._built
+        built += [alert_record(a, p, self._topic, now) for a, p in self._outbox[len(built) :]]
+        await self._publisher.publish(list(built))
         alerts = [a for a, _ in self._outbox]
         self._outbox.clear()
+        built.clear()
         for a in alerts:
             self._metrics.alerts.labels(a.rule, a.severity.value).inc()
             if a.count:  # silence alerts have no triggering event
@@ -187,6 +204,7 @@ class AlertingHandler:
     def forget(self, partitions: Collection[Partition]) -> None:
         for p in partitions:
             self._engines.pop(p, None)
+        self._part = None
         self._silence.forget(partitions)
 
     async def tick(self, now_s: float) -> None:

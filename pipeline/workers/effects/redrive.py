@@ -22,7 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from pipeline.admin import create_missing, wait_writable
 from pipeline.consume.reader import PartitionReader
-from pipeline.consume.record import Partition, Record
+from pipeline.consume.record import Partition, Record, header
 from pipeline.errors import ConfigError
 from pipeline.marketo.client import MarketoClient
 from pipeline.publish import Publisher
@@ -86,7 +86,10 @@ def redriven_topic(dead_letter: Topic) -> Topic:
 
 def source_of(letter: Record) -> Record:
     """The record that decided the effect, as the effects role read it."""
-    topic, partition, offset = letter.headers["dl_source"].decode().rsplit("/", 2)
+    source = header(letter.headers, "dl_source")
+    if source is None:
+        raise KeyError("dl_source")
+    topic, partition, offset = source.decode().rsplit("/", 2)
     return letter._replace(partition=Partition(topic, int(partition)), offset=int(offset))
 
 
@@ -127,9 +130,10 @@ async def redrive_effects(
             letters = [r async for rs in read_since(reader, dead, 0) for r in rs]
             report = EffectsRedriveReport(examined=len(letters))
             for letter in letters:
-                if letter.headers.get("dl_worker", b"").decode() != f"{settings.kind}-effects":
+                worker = header(letter.headers, "dl_worker") or b""
+                if worker.decode() != f"{settings.kind}-effects":
                     continue
-                wanted = letter.headers.get("dl_sink", b"").decode()
+                wanted = (header(letter.headers, "dl_sink") or b"").decode()
                 if sink and wanted != sink:
                     continue
                 report.matched += 1

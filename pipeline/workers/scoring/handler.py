@@ -29,12 +29,13 @@ from collections.abc import Callable, Collection, Sequence
 
 import orjson
 
+from pipeline.consume.event_time import ce_time_s, event_time_s
 from pipeline.consume.handler import Reader
-from pipeline.consume.record import Partition, Record, event_time_s
+from pipeline.consume.record import Partition, Record
 from pipeline.publish import Publisher
 from pipeline.workers.metrics import WorkerMetrics
 from pipeline.workers.scoring.crossings import Crossings
-from pipeline.workers.scoring.models import Activity, Features, ScoringModel
+from pipeline.workers.scoring.models import Activity, ScoringModel
 from pipeline.workers.scoring.records import (
     Crossed,
     activity_type,
@@ -42,9 +43,22 @@ from pipeline.workers.scoring.records import (
     score_record,
     state_from_json,
 )
-from pipeline.workers.scoring.state import NO_FEATURES, Leads, LeadScore, Pending, _new_tuple
+from pipeline.workers.scoring.state import Held, Leads, LeadScore, Pending
 
 log = logging.getLogger(__name__)
+
+# ``int()`` of an ``activity_type_id`` header costs about ten times a dictionary lookup, and a
+# few dozen types make nearly all activities: each is converted once (bounded: past that many,
+# each time).
+_TYPE_NUMBERS_KEPT = 10_000
+_type_numbers: dict[bytes, int] = {}
+
+
+def _type_number(header: bytes) -> int:
+    number = int(header)
+    if len(_type_numbers) < _TYPE_NUMBERS_KEPT:
+        _type_numbers[header] = number
+    return number
 
 
 class ScoringHandler:
@@ -74,13 +88,22 @@ class ScoringHandler:
         self._crossings_topic = crossings_topic
         self._clock = clock
         self._monotonic = monotonic
+        self._step = model.step
         self._leads: dict[Partition, Leads] = {}
         self._pending: dict[Partition, Pending] = {}
         # the thresholds each lead is above, for the (few) leads above any
         self._above: dict[Partition, dict[str, frozenset[str]]] = {}
-        self._outbox: set[tuple[Partition, str]] = set()
+        # per partition, the leads whose score is to be emitted at the next flush
+        self._outbox: dict[Partition, set[str]] = {}
         self._crossed: list[Crossed] = []
         self._releasing: set[Partition] = set()
+        # The maps of the partition of the last record handled (records come in runs of one
+        # partition): looked up again only when the partition changes (``_select``).
+        self._part: Partition | None = None
+        self._held: dict[str, Held] = {}
+        self._counts: dict[str, dict[int, int]] = {}
+        self._first: dict[str, tuple[int, float]] = {}
+        self._emitting: set[str] = set()
 
     def scores(self, partition: Partition) -> dict[str, LeadScore]:
         leads = self._leads.get(partition)
@@ -93,13 +116,22 @@ class ScoringHandler:
 
     def put(self, partition: Partition, key: str, state: LeadScore) -> None:
         """Hold ``state`` for a lead, as restored from the lead-scores topic."""
-        leads = self._leads.get(partition)
-        if leads is None:
-            leads = self._leads[partition] = Leads()
-            self._pending[partition] = Pending()
-        leads.put(key, state)
+        self._partition_state(partition).put(key, state)
         if state.above:
             self._above.setdefault(partition, {})[key] = state.above
+
+    def _partition_state(self, part: Partition) -> Leads:
+        leads = self._leads.get(part)
+        if leads is None:
+            leads = self._leads[part] = Leads()
+            self._pending[part] = Pending()
+            self._outbox[part] = set()
+        return leads
+
+    def _select(self, part: Partition) -> None:
+        leads = self._partition_state(part)
+        self._part, self._held, self._counts = part, leads.held, leads.counts
+        self._first, self._emitting = self._pending[part].first, self._outbox[part]
 
     # ---- per record -------------------------------------------------------------------------
 
@@ -107,58 +139,48 @@ class ScoringHandler:
         if record.stream != "lead-activity":
             return
         part = record.partition
+        if part is not self._part:
+            self._select(part)
         # The lead key, type and time come from the record's key and headers, which the ingress
         # writes (``activity_type_id``, ``ce_time``); from the JSON value for older records.
-        headers, key_bytes, event_id = record.headers, record.key, record.event_id
-        type_id, at = headers.get("activity_type_id"), headers.get("ce_time")
+        key_bytes, event_id = record.key, record.event_id
+        type_id, at = record.activity_type_id, record.ce_time
         if type_id is not None and at is not None and key_bytes and event_id:
-            key = key_bytes.decode()
-            activity = _new_tuple(Activity, (int(type_id), event_time_s(at.decode())))
+            type_number = _type_numbers.get(type_id)
+            if type_number is None:
+                type_number = _type_number(type_id)
+            key, at_s = key_bytes.decode(), ce_time_s(at)
         else:
-            key, event_id, activity = self._activity_from_value(record)
-        leads = self._leads.get(part)
-        if leads is None:
-            leads = self._leads[part] = Leads()
-            self._pending[part] = Pending()
-        # The hot path reads and writes Leads' two maps directly (no LeadScore is built).
-        held, all_counts = leads.held, leads.counts
+            key, event_id, (type_number, at_s) = self._activity_from_value(record)
+        # The hot path works on the partition's maps directly (no LeadScore, no Features):
+        # the lead's tuple, and its counts dict, which the model counts into in place.
+        held, offset = self._held, record.offset
         state = held.get(key)
         if state is None:
-            features, events, emitted, emitted_at_s = NO_FEATURES, 0, None, 0.0
+            counts: dict[int, int] = {}
+            decayed, decayed_at_s, events, emitted, emitted_at_s = 0.0, 0.0, 0, None, 0.0
         else:
             decayed, decayed_at_s, events, through, _, emitted, emitted_at_s = state
-            if record.offset <= through:
+            if offset <= through:
                 return  # already in the state restored from the lead-scores topic
-            features = _new_tuple(Features, (decayed, decayed_at_s, all_counts[key]))
-        model = self._model
-        features = model.apply(features, activity)
-        score = model.score(features)
+            counts = self._counts[key]
+        decayed, decayed_at_s, score = self._step(decayed, decayed_at_s, counts, type_number, at_s)
         emit = abs(score - (emitted or 0.0)) >= self._threshold
         crossings = self._crossings
         if crossings is not None:
             tenant = key[: key.find(":")]
             if tenant in crossings.by_tenant:
-                emit = self._cross(part, key, tenant, score, activity.at_s, event_id) or emit
+                emit = self._cross(part, key, tenant, score, at_s, event_id) or emit
         if emit:
-            emitted, emitted_at_s = score, activity.at_s
-        decayed, decayed_at_s, counts = features
-        held[key] = (
-            decayed,
-            decayed_at_s,
-            events + 1,
-            record.offset,
-            event_id,
-            emitted,
-            emitted_at_s,
-        )
-        all_counts[key] = counts
-        pending = self._pending[part]
-        entry = (part, key)
+            emitted, emitted_at_s = score, at_s
+        held[key] = (decayed, decayed_at_s, events + 1, offset, event_id, emitted, emitted_at_s)
+        if state is None:
+            self._counts[key] = counts
         if emit:
-            self._outbox.add(entry)
-            pending.clear(key)
-        elif key not in pending.first and entry not in self._outbox:
-            pending.touch(key, record.offset, self._monotonic())
+            self._emitting.add(key)
+            self._first.pop(key, None)
+        elif key not in self._first and key not in self._emitting:
+            self._first[key] = (offset, self._monotonic())
 
     def _cross(
         self, part: Partition, key: str, tenant: str, score: float, at_s: float, event_id: str
@@ -195,12 +217,13 @@ class ScoringHandler:
             crossed = [crossing_record(c, self._model, topic) for c in self._crossed]
             await self._publisher.publish(crossed)
             self._crossed = []
-        emitted = sorted(self._outbox)
+        emitted = sorted((p, k) for p, keys in self._outbox.items() for k in keys)
         cutoff = self._monotonic() - self._checkpoint_s
         checkpoints = []
         for part, pending in self._pending.items():
             keys = list(pending.first) if part in self._releasing else pending.due(cutoff)
-            checkpoints += [(part, k) for k in keys if (part, k) not in self._outbox]
+            emitting = self._outbox[part]
+            checkpoints += [(part, k) for k in keys if k not in emitting]
         if not emitted and not checkpoints:
             return
         model, topic = self._model, self._topic
@@ -214,7 +237,8 @@ class ScoringHandler:
         await self._publisher.publish(records)
         for part, key in emitted + checkpoints:
             self._pending[part].clear(key)
-        self._outbox.clear()
+        for emitting in self._outbox.values():
+            emitting.clear()  # in place: _select holds one of these sets
         self._count(emitted, len(checkpoints))
 
     def _count(self, emitted: list[tuple[Partition, str]], checkpoints: int) -> None:
@@ -246,7 +270,8 @@ class ScoringHandler:
             self._leads.pop(p, None)
             self._pending.pop(p, None)
             self._above.pop(p, None)
-        self._outbox = {(p, k) for p, k in self._outbox if p not in partitions}
+            self._outbox.pop(p, None)
+        self._part = None
         self._crossed = [c for c in self._crossed if c.part not in partitions]
         self._metrics.leads.set(sum(len(v) for v in self._leads.values()))
 
@@ -258,7 +283,9 @@ class ScoringHandler:
         for part in partitions:
             self._leads[part] = Leads()
             self._pending[part] = Pending()
+            self._outbox[part] = set()
             self._above[part] = {}
+        self._part = None
         read = 0
         async for records in reader.read({p: (starts[p], ends[p]) for p in changelog}):
             part = changelog[records[0].partition]

@@ -54,6 +54,18 @@ class ScoringModel(Protocol):
 
     def score(self, features: Features) -> float: ...
 
+    def step(
+        self, decayed: float, decayed_at_s: float, counts: dict[int, int], type_id: int, at_s: float
+    ) -> tuple[float, float, float]:
+        """``apply`` on the features' parts, counting the activity into ``counts`` itself, and
+        ``score`` of the result: the new ``(decayed, decayed_at_s, score)``, in one call (the
+        scoring handler's hot path: no copy of the counts, no ``Features``)."""
+        ...
+
+    def score_of(self, decayed: float, counts: Mapping[int, int]) -> float:
+        """``score`` of the features with these parts."""
+        ...
+
 
 @dataclass(frozen=True)
 class DecayedWeights:
@@ -63,25 +75,31 @@ class DecayedWeights:
     name: str = "decayed-weights"
 
     def apply(self, features: Features, activity: Activity) -> Features:
-        type_id, at_s = activity
         counts = dict(features.counts)
-        counts[type_id] = counts.get(type_id, 0) + 1
-        weight = self.weights.get(type_id, self.default_weight)
-        value, latest_s = features.decayed, features.decayed_at_s
-        if not weight:
-            return _new_tuple(Features, (value, latest_s, counts))
-        if at_s >= latest_s:
-            value = value * 0.5 ** ((at_s - latest_s) / self.half_life_s) + weight  # _decay
-            latest_s = at_s
-        else:  # an activity older than the latest one: add it decayed to the latest's time
-            value += weight * self._decay(latest_s - at_s)
+        value, latest_s, _ = self.step(features.decayed, features.decayed_at_s, counts, *activity)
         return _new_tuple(Features, (value, latest_s, counts))
+
+    def step(
+        self, value: float, latest_s: float, counts: dict[int, int], type_id: int, at_s: float
+    ) -> tuple[float, float, float]:
+        weight = self.weights.get(type_id, self.default_weight)
+        if weight:
+            if at_s >= latest_s:
+                value = value * 0.5 ** ((at_s - latest_s) / self.half_life_s) + weight  # _decay
+                latest_s = at_s
+            else:  # an activity older than the latest one: add it decayed to the latest's time
+                value += weight * self._decay(latest_s - at_s)
+        counts[type_id] = counts.get(type_id, 0) + 1  # last: nothing above changed state
+        return value, latest_s, value  # the score is the decayed sum
 
     def _decay(self, elapsed_s: float) -> float:
         return float(0.5 ** (elapsed_s / self.half_life_s))
 
     def score(self, features: Features) -> float:
         return features.decayed
+
+    def score_of(self, decayed: float, counts: Mapping[int, int]) -> float:
+        return decayed
 
 
 @dataclass(frozen=True)
@@ -96,11 +114,18 @@ class LogisticRegression:
     def apply(self, features: Features, activity: Activity) -> Features:
         return features.counted(activity)
 
+    def step(
+        self, decayed: float, decayed_at_s: float, counts: dict[int, int], type_id: int, at_s: float
+    ) -> tuple[float, float, float]:
+        counts[type_id] = counts.get(type_id, 0) + 1
+        return decayed, decayed_at_s, self.score_of(decayed, counts)
+
     def score(self, features: Features) -> float:
+        return self.score_of(features.decayed, features.counts)
+
+    def score_of(self, decayed: float, counts: Mapping[int, int]) -> float:
         f = math.log1p if self.transform == "log1p" else float
-        z = self.intercept + sum(
-            c * f(features.counts.get(t, 0)) for t, c in self.coefficients.items()
-        )
+        z = self.intercept + sum(c * f(counts.get(t, 0)) for t, c in self.coefficients.items())
         # numerically stable sigmoid
         p = 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
         return self.scale * p

@@ -1,13 +1,9 @@
 """The scoring worker's state per input partition: each lead's features and score (``Leads``),
 and the leads whose changes are not on the lead-scores topic yet (``Pending``)."""
 
-from collections.abc import Mapping
 from typing import NamedTuple
 
 from pipeline.workers.scoring.models import Features
-
-NO_FEATURES = Features()
-_new_tuple = tuple.__new__  # a NamedTuple's own __new__ is a Python function, twice as slow
 
 
 class LeadScore(NamedTuple):
@@ -34,13 +30,16 @@ class Leads:
     long-lived object behind, so full collections ran every few thousand records and walked every
     lead: the largest cost of the scoring worker, growing with the number of leads. Here a lead is
     a plain tuple of atomic values plus its counts dict (of ints, untracked) in a second map.
+
+    The counts dicts are this object's own: the scoring handler counts into them in place
+    (``ScoringModel.step``), so ``put`` stores a copy and ``get`` hands one out.
     """
 
     __slots__ = ("counts", "held")
 
     def __init__(self) -> None:
         self.held: dict[str, Held] = {}
-        self.counts: dict[str, Mapping[int, int]] = {}
+        self.counts: dict[str, dict[int, int]] = {}
 
     def __len__(self) -> int:
         return len(self.held)
@@ -50,7 +49,7 @@ class Leads:
         if found is None:
             return None
         decayed, decayed_at_s, events, through, last_event_id, emitted, emitted_at_s = found
-        features = Features(decayed, decayed_at_s, self.counts[key])
+        features = Features(decayed, decayed_at_s, dict(self.counts[key]))
         return LeadScore(features, events, through, last_event_id, emitted, emitted_at_s)
 
     def put(self, key: str, state: LeadScore) -> None:
@@ -64,7 +63,7 @@ class Leads:
             state.emitted,
             state.emitted_at_s,
         )
-        self.counts[key] = f.counts
+        self.counts[key] = dict(f.counts)
 
     def pop(self, key: str) -> None:
         self.held.pop(key, None)

@@ -2,16 +2,18 @@
 from the headers changes no alert."""
 
 import tomllib
+from collections.abc import Sequence
+from typing import cast
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.consume.record import Record
-from pipeline.errors import UnusableInput
+from pipeline.errors import PublishTimeout, UnusableInput
 from pipeline.publish import Publisher
 from pipeline.settings import TopicSettings
-from pipeline.topics import build_topics
+from pipeline.topics import OutboundRecord, build_topics
 from pipeline.workers.alerting.engine import RuleEngine
 from pipeline.workers.alerting.handler import AlertingHandler, header_fields
 from pipeline.workers.alerting.rule_file import parse_rules
@@ -41,8 +43,8 @@ def corrupt(record: Record) -> Record:
 
 
 def without_subject_header(record: Record) -> Record:
-    headers = {k: v for k, v in record.headers.items() if k != "ce_subject"}
-    return record._replace(headers=headers)
+    headers = tuple((k, v) for k, v in record.headers if k != "ce_subject")
+    return record._replace(headers=headers, ce_subject=None)
 
 
 def test_sent_and_delivered_emails_are_decoded_only_after_an_unsubscribe_or_bounce() -> None:
@@ -111,3 +113,42 @@ def test_reading_keys_from_headers_fires_the_same_alerts_as_decoding_every_recor
         gated.handle(record)
         decoding.handle(without_subject_header(record))
     assert [a for a, _ in gated._outbox] == [a for a, _ in decoding._outbox]
+
+
+class AckLostOnce:
+    """A publisher whose first publish times out (the broker may have the records: a retry
+    must write the very same ones, or a consumer sees two versions of one alert)."""
+
+    def __init__(self) -> None:
+        self.attempts: list[list[OutboundRecord]] = []
+
+    async def publish(self, records: Sequence[OutboundRecord]) -> None:
+        self.attempts.append(list(records))
+        if len(self.attempts) == 1:
+            raise PublishTimeout("no acknowledgement within the publish timeout")
+
+
+async def test_a_flush_retried_after_a_publish_timeout_writes_the_same_alert_records() -> None:
+    now = [T0 + 60]
+    publisher = AckLostOnce()
+    h = AlertingHandler(
+        rules=RULES,
+        alerts_topic="t.alerts",
+        publisher=cast(Publisher, publisher),
+        sinks=[],
+        metrics=WorkerMetrics.create(),
+        max_keys_per_rule=1000,
+        restore_horizon_s=3600,
+        clock=lambda: now[0],
+    )
+    for record in records([lead(UNSUBSCRIBED, "L1"), lead(SEND, "L1", at_s=T0 + 1)], TOPICS):
+        h.handle(record)
+    with pytest.raises(PublishTimeout):
+        await h.flush()
+    now[0] += 7  # the loop backs off before it flushes again
+    await h.flush()
+    first, retry = publisher.attempts
+    assert [r.key for r in first] == [b"unsubscribed-then-emailed:321-XYZ-987:L1"]
+    assert retry == first  # same id, same firedAt, same timestamp
+    await h.flush()  # nothing left to write
+    assert len(publisher.attempts) == 2

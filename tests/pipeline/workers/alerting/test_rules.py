@@ -7,7 +7,7 @@ from typing import Any, cast
 import orjson
 import pytest
 
-from pipeline.consume.record import event_time_s
+from pipeline.consume.event_time import event_time_s
 from pipeline.envelope import Envelope
 from pipeline.workers.alerting.engine import RuleEngine, SilenceWatch
 from pipeline.workers.alerting.rule_file import parse_rules

@@ -17,7 +17,7 @@ from pipeline.workers.metrics import WorkerMetrics
 from tests.pipeline.events import MUNCHKIN
 from tests.pipeline.workers.fakes import CLIENT_ID, FakeMarketo, instance, sample
 
-SOURCE = Record(Partition("t.score-crossings", 0), 0, 0, b"k", b"{}", {}, "x", MUNCHKIN, "", "")
+SOURCE = Record(Partition("t.score-crossings", 0), 0, 0, b"k", b"{}", (), "x", MUNCHKIN, "", "")
 slept: list[float] = []
 
 

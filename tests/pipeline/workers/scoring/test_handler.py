@@ -4,15 +4,24 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pipeline.consume.record import Partition
-from pipeline.topics import OutboundRecord
+from pipeline.consume.event_time import event_time_s
+from pipeline.consume.record import Partition, Record
+from pipeline.topics import OutboundRecord, route
 from pipeline.workers.metrics import WorkerMetrics
 from pipeline.workers.scoring.handler import ScoringHandler
-from pipeline.workers.scoring.models import DecayedWeights, Features
+from pipeline.workers.scoring.models import (
+    Activity,
+    DecayedWeights,
+    Features,
+    LogisticRegression,
+    ScoringModel,
+)
 from pipeline.workers.scoring.records import state_from_json
 from pipeline.workers.scoring.state import LeadScore
-from tests.pipeline.events import MUNCHKIN, T0, lead, records
+from tests.pipeline.events import MUNCHKIN, T0, lead, record_of, records
 from tests.pipeline.workers.harness import input_topics
 
 TOPICS = input_topics("unit")
@@ -146,3 +155,89 @@ async def test_put_then_scores_gives_the_state_back() -> None:
     h.put(part, f"{MUNCHKIN}:7", state)
     assert h.scores(part) == {f"{MUNCHKIN}:7": state}
     assert h.pending_offset(part) is None
+
+
+def reference(
+    model: ScoringModel, threshold: float, rs: list[Record], restored: dict[str, LeadScore]
+) -> tuple[dict[str, LeadScore], set[str]]:
+    """What the handler holds after ``rs``, folded with ``apply`` and ``score`` per lead (the
+    handler's hot path counts in place instead), and the leads to emit."""
+    held, emitting = dict(restored), set()
+    for r in rs:
+        doc = r.document()
+        key = f"{doc['munchkinid']}:{doc['subject']}"
+        activity = Activity(doc["data"]["activityTypeId"], event_time_s(doc["time"]))
+        old = held.get(key) or LeadScore(Features(), 0, -1, "", None, 0.0)
+        if r.offset <= old.through:
+            continue
+        features = model.apply(old.features, activity)
+        score = model.score(features)
+        emitted, emitted_at_s = old.emitted, old.emitted_at_s
+        if abs(score - (emitted or 0.0)) >= threshold:
+            emitted, emitted_at_s = score, activity.at_s
+            emitting.add(key)
+        held[key] = LeadScore(features, old.events + 1, r.offset, doc["id"], emitted, emitted_at_s)
+    return held, emitting
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(
+        [
+            DecayedWeights({2: 10.0, 10: 1.0, 9: -25.0, 7: 0.5}, half_life_s=7 * 86400),
+            LogisticRegression(intercept=-2.0, coefficients={2: 1.0, 10: 0.3}),
+        ]
+    ),
+    st.lists(
+        st.tuples(
+            st.sampled_from([2, 6, 7, 9, 10]),
+            st.sampled_from(["1", "2", "3"]),
+            st.integers(-30 * 86400, 30 * 86400),  # out of order, too
+            st.booleans(),  # without the headers (an older ingress): read from the value
+        ),
+        max_size=40,
+    ),
+    st.integers(-1, 10),  # lead 1 restored through this offset
+)
+async def test_the_handler_holds_what_folding_apply_over_each_lead_gives(
+    model: ScoringModel, events: list[tuple[int, str, int, bool]], restored_through: int
+) -> None:
+    pub = FakePublisher()
+    h = ScoringHandler(
+        model=model,
+        emit_threshold=5.0,
+        checkpoint_interval_s=30.0,
+        scores_topic="unit.lead-scores",
+        publisher=pub,  # type: ignore[arg-type]
+        metrics=WorkerMetrics.create(),
+        monotonic=Clock(),
+    )
+    part = Partition(TOPICS.lead_activity.name, 0)
+    restored = {
+        f"{MUNCHKIN}:1": LeadScore(Features(2.5, T0, {10: 3}), 3, restored_through, "e", None, 0.0)
+    }
+    for key, state in restored.items():
+        h.put(part, key, state)
+    rs = []
+    for offset, (type_id, lead_id, dt, bare) in enumerate(events):
+        out = route(lead(type_id, lead_id, at_s=T0 + dt), TOPICS)
+        rs.append(record_of(out._replace(headers=()) if bare else out, offset, 0))
+    for r in rs:
+        h.handle(r)
+    held, emitting = reference(model, 5.0, rs, restored)
+    assert h.scores(part) == held
+    await h.flush()
+    emitted = [d for d in pub.docs() if d["update"] == "emitted"]
+    assert sorted(f"{d['munchkinId']}:{d['leadId']}" for d in emitted) == sorted(emitting)
+
+
+async def test_states_handed_out_do_not_change_as_later_activities_are_counted() -> None:
+    # The handler counts into each lead's counts dict in place: what it hands out is a copy.
+    h = handler(FakePublisher())
+    part = Partition(TOPICS.lead_activity.name, 0)
+    first, second = records([lead(10, "1"), lead(10, "1", at_s=T0 + 1)], TOPICS)
+    h.handle(first)
+    before = h.scores(part)[f"{MUNCHKIN}:1"]
+    h.handle(second)
+    assert before.features.counts == {10: 1}
+    assert h.scores(part)[f"{MUNCHKIN}:1"].features.counts == {10: 2}

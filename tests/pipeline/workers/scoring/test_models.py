@@ -4,6 +4,8 @@ import json
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipeline.errors import ConfigError
 from pipeline.workers.scoring.models import (
@@ -94,3 +96,31 @@ def test_invalid_weights_are_reported() -> None:
         parse_decayed_weights({"half_life_hours": 0})
     with pytest.raises(ConfigError, match=r"weights\.2"):
         parse_decayed_weights({"weights": {"2": "ten"}})
+
+
+MODELS = [
+    DecayedWeights({2: 10.0, 10: 1.0, 9: -25.0, 7: 0.5}, half_life_s=7 * DAY, default_weight=0.25),
+    DecayedWeights({2: 10.0}, half_life_s=3600.0),
+    LogisticRegression(intercept=-2.0, coefficients={2: 1.0, 10: 0.3}, transform="log1p"),
+    LogisticRegression(intercept=1.0, coefficients={9: -2.0}, transform="identity", scale=10),
+]
+
+
+@given(
+    st.sampled_from(MODELS),
+    st.lists(
+        st.tuples(st.sampled_from([2, 7, 9, 10, 11]), st.floats(-30 * DAY, 30 * DAY)),
+        max_size=30,
+    ),
+)
+def test_step_in_place_is_apply(
+    model: DecayedWeights | LogisticRegression, activities: list[tuple[int, float]]
+) -> None:
+    features = Features()
+    decayed, decayed_at_s = 0.0, 0.0
+    counts: dict[int, int] = {}
+    for type_id, at_s in activities:
+        features = model.apply(features, Activity(type_id, at_s))
+        decayed, decayed_at_s, score = model.step(decayed, decayed_at_s, counts, type_id, at_s)
+        assert (decayed, decayed_at_s, counts) == tuple(features)
+        assert score == model.score_of(decayed, counts) == model.score(features)
