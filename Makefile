@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 include deploy/kafka/kafka.mk
 
-.PHONY: help install lint format test test-fast check docs run clean demo bench bench-smoke bench-tools chaos chaos-lb fuzz
+.PHONY: help install lint format test test-all test-fast check docs run clean demo bench bench-smoke bench-tools chaos chaos-lb fuzz
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -35,8 +35,15 @@ format: install ## Format the code with ruff
 	$(VENV)/bin/ruff format ingest pipeline tests tools
 	$(VENV)/bin/ruff check --fix ingest pipeline tests tools
 
-test: install kafka-jars deploy-tools bench-tools lint docs ## Install what is missing, build the docs, start a test broker on free ports, run every test
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+# The tests run on two pytest-xdist workers, each with a broker of its own (tests/conftest.py
+# GROUPS keeps the slow ones apart), while lint and docs run beside them: a failure of any of the
+# three fails `make test` once all three are done.
+TEST_WORKERS ?= 2
+test: install kafka-jars deploy-tools bench-tools ## Install what is missing; lint, build the docs and run every test (own brokers on free ports), side by side
+	@$(MAKE) --no-print-directory -j3 lint docs test-all
+
+test-all: install
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 SITE_DIR := var/site
 # --strict: a broken link, a missing anchor or a page left out of the nav fails the build.

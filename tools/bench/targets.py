@@ -21,6 +21,7 @@ from time import monotonic
 
 import aiohttp
 
+from tools.bench import npm
 from tools.process import Child, ChildFailed
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample-consumer"
@@ -178,17 +179,11 @@ class SampleConsumer(Target):
 
 
 async def npm_ci(folder: Path, module: str, env: Mapping[str, str]) -> None:
-    """``npm ci`` from the committed lock file, once (node_modules is git-ignored)."""
-    if (folder / "node_modules" / module).is_dir():
-        return
-    npm = shutil.which("npm")
-    if npm is None:
-        raise TargetFailed(f"npm is not installed: {folder.name} needs it")
-    proc = await asyncio.create_subprocess_exec(
-        npm, "ci", "--no-audit", "--no-fund", "--loglevel=error", cwd=folder, env=dict(env)
-    )
-    if await proc.wait() != 0:
-        raise TargetFailed(f"npm ci in {folder} failed (exit {proc.returncode})")
+    """The packages of ``folder``'s lock file, from the machine's cache (``tools/bench/npm.py``)."""
+    try:
+        await npm.install(folder, module, env)
+    except npm.NpmFailed as exc:
+        raise TargetFailed(str(exc)) from None
 
 
 class KafkaHooks(Target):
