@@ -177,6 +177,11 @@ class SampleConsumer(Target):
         argv = [node, "server.js", str(self.port), str(self.body_log.resolve())]
         await self._start(argv, self.env, SAMPLE_DIR, f"http://127.0.0.1:{self.port}/")
 
+    async def stop(self) -> None:
+        await super().stop()
+        # What it appended is its work, not a result: gigabytes after a full run.
+        self.body_log.unlink(missing_ok=True)
+
 
 async def npm_ci(folder: Path, module: str, env: Mapping[str, str]) -> None:
     """The packages of ``folder``'s lock file, from the machine's cache (``tools/bench/npm.py``)."""
