@@ -70,6 +70,9 @@ async def lead_activity(request: web.Request) -> web.Response:
     else:
         limits, topics = limits_of(request), app[keys.TOPICS]
         outcome = push_outcome(content, principal, limits, at, push.doc, topics=topics)
+        # The decoded document (kept when an opaque token needed the tenant it names) is several
+        # times the body: not held while the records wait for Kafka.
+        push.doc = NOT_DECODED
     app[keys.LIMITER].events(principal.credential, outcome.count)
     return await publish(request, prepare(outcome, app[keys.TOPICS]), "lead-activity")
 
