@@ -60,31 +60,12 @@ class PartitionLane:
         placed = False  # a record of this call is in the open batch
         for record in records:
             headers = list(record.headers)
-            if (
-                append(
-                    key=record.key,
-                    value=record.value,
-                    timestamp=record.timestamp_ms,
-                    headers=headers,
-                )
-                is None
-            ):
+            key, value, timestamp = record.key, record.value, record.timestamp_ms
+            if append(key=key, value=value, timestamp=timestamp, headers=headers) is None:
                 if placed:
                     assert self._open_future is not None
                     futures.add(self._open_future)
-                self._seal()
-                self._start_batch()
-                append = self._open.append
-                if (
-                    append(
-                        key=record.key,
-                        value=record.value,
-                        timestamp=record.timestamp_ms,
-                        headers=headers,
-                    )
-                    is None
-                ):
-                    raise RecordTooLarge(f"a record of {len(record.value)} bytes fits no batch")
+                append = self._next_batch(record, headers)
             placed = True
         if placed:
             assert self._open_future is not None
@@ -92,6 +73,19 @@ class PartitionLane:
             self._idle.clear()
             self._wakeup.set()
         return futures
+
+    def _next_batch(self, record: OutboundRecord, headers: list[tuple[str, bytes]]) -> Any:
+        """Seal the full batch, open the next with ``record`` in it; the new batch's append."""
+        self._seal()
+        self._start_batch()
+        assert self._open is not None
+        append = self._open.append
+        metadata = append(
+            key=record.key, value=record.value, timestamp=record.timestamp_ms, headers=headers
+        )
+        if metadata is None:
+            raise RecordTooLarge(f"a record of {len(record.value)} bytes fits no batch")
+        return append
 
     async def flush(self) -> None:
         """Wait until every appended record has been handed to aiokafka."""

@@ -26,6 +26,7 @@ from tests.deploy.prometheus_config import fast_rules, pod_target, static_varian
 from tests.deploy.test_grafana import queries, substitute
 from tests.deploy.tooling import DEPLOY, VENV_BIN, load_yaml, tool
 from tests.support import payloads as p
+from tests.support.ingress import ingress_config_file
 from tests.support.kafka import LIBS_DIR, START_TIMEOUT_S
 from tools.kafka import ensure_jars, start_broker, stop_broker
 from tools.process import Child, ChildFailed, free_port, free_ports
@@ -87,23 +88,8 @@ async def ready(child: Child, url: str, timeout_s: float) -> None:
 
 
 def ingress_config(folder: Path, bootstrap: str, prefix: str) -> Path:
-    path = folder / "datastreams.toml"
-    path.write_text(
-        f"""
-[kafka]
-bootstrap_servers = "{bootstrap}"
-publish_timeout_seconds = 2
-connect_retry_seconds = 0.5
-health_interval_seconds = 0.5
-[topics]
-prefix = "{prefix}"
-partitions = 2
-[[tenants]]
-munchkin_id = "{p.MUNCHKIN}"
-api_tokens = ["{TOKEN}"]
-"""
-    )
-    return path
+    kafka = "publish_timeout_seconds = 2"
+    return ingress_config_file(folder, bootstrap, prefix, token=TOKEN, kafka=kafka)
 
 
 def worker_config(folder: Path, bootstrap: str, prefix: str) -> Path:

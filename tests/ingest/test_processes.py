@@ -19,32 +19,13 @@ from pipeline.reader import count_records
 from pipeline.settings import KafkaSettings, TopicSettings
 from pipeline.topics import build_topics
 from tests.support import payloads as p
-from tests.support.ingress import TOKEN
+from tests.support.ingress import TOKEN, ingress_config_file
 from tools.process import Child, free_port
 
 EVENTS = 5
 ROUND = 16  # deliveries per round, each on a connection of its own
 LOG_WAIT_S = 30.0
 SUMMARY = re.compile(r"\[ingress (\d)/2 pid (\d+)\] ingest\.server: ingress stopped; events (.*)")
-
-
-def config(folder: Path, bootstrap: str, prefix: str) -> Path:
-    path = folder / "datastreams.toml"
-    path.write_text(
-        f"""
-[kafka]
-bootstrap_servers = "{bootstrap}"
-connect_retry_seconds = 0.5
-health_interval_seconds = 0.5
-[topics]
-prefix = "{prefix}"
-partitions = 2
-[[tenants]]
-munchkin_id = "{p.MUNCHKIN}"
-api_tokens = ["{TOKEN}"]
-"""
-    )
-    return path
 
 
 async def logged(child: Child, pattern: str, count: int = 1) -> list[re.Match[str]]:
@@ -91,7 +72,7 @@ async def test_two_processes_share_the_port_restart_and_drain(
     prefix, port = f"procs-{uuid.uuid4().hex[:8]}", free_port()
     url = f"http://127.0.0.1:{port}"
     env = os.environ | {
-        "DATASTREAMS_CONFIG": str(config(tmp_path, kafka_bootstrap, prefix)),
+        "DATASTREAMS_CONFIG": str(ingress_config_file(tmp_path, kafka_bootstrap, prefix)),
         "DATASTREAMS_HOST": "127.0.0.1",
         "DATASTREAMS_PORT": str(port),
         "DATASTREAMS_PROCESSES": "2",

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -53,6 +54,30 @@ async def signer() -> AsyncIterator[Signer]:
     await http.start_server()
     yield Signer(first, second, server, str(http.make_url("")).rstrip("/"))
     await http.close()
+
+
+def ingress_config_file(
+    folder: Path, bootstrap: str, prefix: str, *, token: str = TOKEN, kafka: str = ""
+) -> Path:
+    """``datastreams.toml`` for an ingress process: this broker, a fresh prefix of 2 partitions,
+    one tenant and its ``token``; ``kafka`` adds lines to ``[kafka]``, which here retries fast."""
+    path = folder / "datastreams.toml"
+    path.write_text(
+        f"""
+[kafka]
+bootstrap_servers = "{bootstrap}"
+connect_retry_seconds = 0.5
+health_interval_seconds = 0.5
+{kafka}
+[topics]
+prefix = "{prefix}"
+partitions = 2
+[[tenants]]
+munchkin_id = "{p.MUNCHKIN}"
+api_tokens = ["{token}"]
+"""
+    )
+    return path
 
 
 def ingress_settings(bootstrap: str, key_base_url: str, **overrides: Any) -> Settings:
