@@ -11,7 +11,7 @@ import pytest
 
 from tests.docs.markdown import DOCS
 from tools.bench import doc_table
-from tools.bench.doc_table import END, START
+from tools.bench.doc_table import END, PROFILE_END, PROFILE_START, START
 
 REPORT: dict[str, Any] = {
     "smoke": False,
@@ -103,9 +103,38 @@ def test_text_without_exactly_one_marker_pair_is_refused(text: str) -> None:
 def test_update_rewrites_a_page_from_a_report_file(tmp_path: Path) -> None:
     report, page = tmp_path / "bench.json", tmp_path / "performance.md"
     report.write_bytes(orjson.dumps(REPORT))
-    page.write_text(f"intro\n{START}\nstale\n{END}\nrest\n")
+    page.write_text(f"intro\n{START}\nstale\n{END}\nrest\n{PROFILE_START}\nold\n{PROFILE_END}\n")
     assert doc_table.main([str(report), str(page)]) == 0
-    assert page.read_text() == f"intro\n{START}\n{EXPECTED}\n{END}\nrest\n"
+    met = "Every ingress ratio was met in this run."
+    assert page.read_text() == (
+        f"intro\n{START}\n{EXPECTED}\n{END}\nrest\n{PROFILE_START}\n{met}\n{PROFILE_END}\n"
+    )
+
+
+SPOTS = [{"function": f"f{n} (ingest/x.py)", "percent": 10.0 - n} for n in range(10)]
+
+
+def test_each_missed_ratio_lists_where_its_time_went() -> None:
+    ratios = {
+        "direct-push": {"ratio": 0.31, "peer": "ceiling B", "goal": 0.7, "met": False},
+        "adobe-batch": {"ratio": 0.12, "peer": "ceiling B", "goal": 0.5, "met": False},
+        "adobe-single": {"ratio": 1.1, "peer": "kafka-hooks", "goal": 1.0, "met": True},
+    }
+    profiles = {
+        "direct-push": {"rate_per_s": 40.0, "samples": 900, "self": SPOTS},
+        "adobe-single": {"rate_per_s": 900.0, "samples": 900, "self": SPOTS},
+    }
+    report = {**REPORT, "summary": {**REPORT["summary"], "ratios": ratios}, "profiles": profiles}
+    lines = doc_table.profile_list(report).splitlines()
+    assert lines[0].startswith("* **direct-push (0.31 x ceiling B, goal ≥ 0.7)**: py-spy self")
+    assert "f0 (ingest/x.py) 10.0 %" in lines[0]
+    assert "f7 (ingest/x.py) 3.0 %" in lines[0]
+    assert "f8 " not in lines[0]  # the leaders only
+    assert (
+        lines[1]
+        == "* **adobe-batch (0.12 x ceiling B, goal ≥ 0.5)**: not profiled (run with --profile)"
+    )
+    assert len(lines) == 2  # a met ratio is not listed
 
 
 def test_a_smoke_report_never_reaches_the_docs(tmp_path: Path) -> None:
@@ -120,5 +149,7 @@ def test_the_performance_page_holds_one_generated_table() -> None:
     text = (DOCS / "performance.md").read_text("utf-8")
     assert text.count(START) == 1
     assert text.count(END) == 1
+    assert text.count(PROFILE_START) == 1
+    assert text.count(PROFILE_END) == 1
     table = text.split(START)[1].split(END)[0].strip()
     assert table.splitlines()[0] == doc_table.table(REPORT).splitlines()[0]

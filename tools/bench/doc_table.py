@@ -15,8 +15,13 @@ from typing import Any
 
 import orjson
 
+from tools.bench import profile
+
 START = "<!-- bench-table:start -->"
 END = "<!-- bench-table:end -->"
+# Where the ingress' time went for each ratio the run missed, from its py-spy profiles.
+PROFILE_START = "<!-- bench-profile:start -->"
+PROFILE_END = "<!-- bench-profile:end -->"
 MISSING = "—"
 
 Row = Mapping[str, Any]
@@ -146,20 +151,31 @@ def table(report: Mapping[str, Any], columns: Sequence[Column] = COLUMNS) -> str
     return "\n".join(lines)
 
 
-def replace_between_markers(text: str, content: str) -> str:
+def replace_between_markers(text: str, content: str, start: str = START, end: str = END) -> str:
     """``text`` with everything between the markers replaced; exactly one pair must exist."""
-    if text.count(START) != 1 or text.count(END) != 1 or text.index(START) > text.index(END):
-        raise ValueError(f"expected one {START} … {END} pair")
-    head, rest = text.split(START)
-    _, tail = rest.split(END)
-    return f"{head}{START}\n{content}\n{END}{tail}"
+    if text.count(start) != 1 or text.count(end) != 1 or text.index(start) > text.index(end):
+        raise ValueError(f"expected one {start} … {end} pair")
+    head, rest = text.split(start)
+    _, tail = rest.split(end)
+    return f"{head}{start}\n{content}\n{end}{tail}"
+
+
+def profile_list(report: Mapping[str, Any]) -> str:
+    """A Markdown list: for each ingress ratio the run missed, its profile's self-time leaders."""
+    ratios = report.get("summary", {}).get("ratios", {})
+    missed = profile.missed_goal_profiles(ratios, report.get("profiles") or {})
+    if not missed:
+        return "Every ingress ratio was met in this run."
+    return "\n".join(f"* **{head}**: {where}" for head, where in missed)
 
 
 def update(report_path: Path, doc_path: Path) -> None:
     report = orjson.loads(report_path.read_bytes())
     if report.get("smoke"):
         raise ValueError(f"{report_path} is a smoke run: its figures are not meaningful")
-    doc_path.write_text(replace_between_markers(doc_path.read_text("utf-8"), table(report)))
+    text = replace_between_markers(doc_path.read_text("utf-8"), table(report))
+    text = replace_between_markers(text, profile_list(report), PROFILE_START, PROFILE_END)
+    doc_path.write_text(text)
 
 
 def main(argv: Sequence[str]) -> int:

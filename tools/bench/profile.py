@@ -82,3 +82,29 @@ def _shares(counts: Counter[str], total: int, top: int) -> list[dict[str, Any]]:
         {"function": f, "percent": round(100 * n / total, 1) if total else 0.0}
         for f, n in counts.most_common(top)
     ]
+
+
+def missed_goal_profiles(
+    ratios: dict[str, Any], profiles: dict[str, Any], top: int = 8
+) -> list[tuple[str, str]]:
+    """For each shape whose goal is missed: (the shape and its ratio, where its time goes), the
+    functions with the most self time in its profile, or why there is no profile."""
+    out = []
+    for shape, goal in ratios.items():
+        if goal.get("met"):
+            continue
+        ratio = goal.get("ratio")
+        head = f"{shape} ({'-' if ratio is None else format(ratio, '.2f')} x {goal.get('peer')}"
+        head += f", goal ≥ {goal.get('goal')})"
+        found = profiles.get(shape)
+        if not found:
+            out.append((head, "not profiled (run with --profile)"))
+        elif "error" in found:
+            out.append((head, f"no profile: {found['error']}"))
+        else:
+            spots = ", ".join(
+                f"{s['function']} {s['percent']:.1f} %" for s in found.get("self", [])[:top]
+            )
+            rate = found.get("rate_per_s") or 0
+            out.append((head, f"py-spy self time at {rate:,.0f}/s: {spots}"))
+    return out

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from tools.bench import headline
+from tools.bench import headline, profile
 from tools.bench.closed import ClosedRun
 from tools.bench.ramp import ShapeRun, Step
 from tools.bench.workers import TARGET_CPU_VS_CONSUMER, WorkerRun, median_runs
@@ -148,6 +148,11 @@ def table(result: BenchResult) -> str:
                 + "; events/s "
                 + ", ".join(f"{r.events_per_s:,.0f}" for r in every)
             )
+    if not result.workers_only:
+        missed = profile.missed_goal_profiles(s["ratios"], result.profiles)
+        if missed:
+            lines += ["", "  where the time goes, for each ratio missed:"]
+            lines += [f"    {head}: {where}" for head, where in missed]
     rss = "" if result.workers_only else f"ingress peak RSS {result.ingress_rss_mb():.1f} MB; "
     lines += ["", f"  {rss}checks:"]
     lines += [f"    [{'x' if ok else ' '}] {name}" for name, ok in s["checks"].items()]
