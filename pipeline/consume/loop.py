@@ -10,6 +10,9 @@ Flow of one batch (``ConsumeLoop._run``)::
     flush: dead letters, then handler.flush()   (retriable errors: back off and retry)
     commit: next offset per partition, held back to handler.pending_offset()
 
+A handler with ``handle_run`` (``RunHandler``: the scoring worker's) takes each partition's run
+of raw records instead, to the same effect, building a ``Record`` only where it needs one.
+
 Rebalances, and the per-partition state they hand over, are ``Membership``'s
 (``pipeline/consume/rebalance.py``).
 
