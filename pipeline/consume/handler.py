@@ -1,8 +1,8 @@
 """What a worker plugs into the consume loop (``Handler``), and what it may read to restore its
 state (``Reader``, which the loop's ``PartitionReader`` is)."""
 
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
-from typing import Protocol
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+from typing import Any, NamedTuple, Protocol
 
 from pipeline.consume.record import Partition, Record
 
@@ -58,4 +58,33 @@ class Handler(Protocol):
 
     async def tick(self, now_s: float) -> None:
         """Periodic work not driven by records (e.g. silence detection); outputs flushed after."""
+        ...
+
+
+class RawPath(NamedTuple):
+    """What the loop lends a ``RunHandler`` for one partition's run of records."""
+
+    stream: str  # the partition's topic's stream
+    # the loop's own way with one raw record: Record, id memory, ``handle``; False: a duplicate
+    one: Callable[[Any], bool]
+    # the dead letter of a raw record whose handling raised (as ``handle`` raising would make)
+    failed: Callable[[Any, Exception], None]
+
+
+class RunHandler(Handler, Protocol):
+    """A handler that may also take a partition's run of raw aiokafka records at once
+    (``handle_run``; the loop uses it when a handler has one), to skip building a ``Record`` for
+    the records it recognizes. It must have exactly the effects of the loop's own way, record by
+    record: ids remembered with ``remember(event_id, timestamp_ms / 1000)`` (a duplicate is
+    skipped), then ``handle``; ``path.one`` does all of it for a record, ``path.failed`` turns an
+    exception into the dead letter ``handle`` raising it would have made."""
+
+    def handle_run(
+        self,
+        part: Partition,
+        raws: Sequence[Any],
+        remember: Callable[[str, float], bool],
+        path: RawPath,
+    ) -> int:
+        """Handle the run; the number of duplicates skipped."""
         ...

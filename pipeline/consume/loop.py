@@ -10,6 +10,9 @@ Flow of one batch (``ConsumeLoop._run``)::
     flush: dead letters, then handler.flush()   (retriable errors: back off and retry)
     commit: next offset per partition, held back to handler.pending_offset()
 
+A handler with ``handle_run`` (``RunHandler``: the scoring worker's) takes each partition's run
+of raw records instead, to the same effect, building a ``Record`` only where it needs one.
+
 Rebalances, and the per-partition state they hand over, are ``Membership``'s
 (``pipeline/consume/rebalance.py``).
 
@@ -29,7 +32,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
-from pipeline.consume.handler import Handler
+from pipeline.consume.handler import Handler, RawPath
 from pipeline.consume.metrics import OUTCOMES, ConsumeMetrics
 from pipeline.consume.reader import PartitionReader, topic_partition
 from pipeline.consume.rebalance import Membership
@@ -231,10 +234,17 @@ class ConsumeLoop(Membership):
         handled = duplicates = 0
         dead_before = len(self._dead_letters)
         handle = self._handler.handle
+        handle_run = getattr(self._handler, "handle_run", None)
         for tp, raws in batch.items():
             part = Partition(tp.topic, tp.partition)
             memory = self._memories.get(part)
             if memory is None or part not in self._owned:
+                continue
+            if handle_run is not None:
+                dup = handle_run(part, raws, memory.add, self._raw_path(part, memory))
+                duplicates += dup
+                handled += len(raws) - dup
+                self._next[part] = raws[-1].offset + 1
                 continue
             # What _handle_one does, inlined for records with an id (all but very old ones):
             # this runs for every record, and a call and the lookups per record cost.
@@ -261,6 +271,19 @@ class ConsumeLoop(Membership):
         self._count(handled - dead, duplicates, dead)
         self._metrics.batch_duration.labels(self.name).observe(time.perf_counter() - started)
         self._update_gauges()
+
+    def _raw_path(self, part: Partition, memory: DedupMemory) -> RawPath:
+        """For a ``RunHandler``: the loop's own way with one raw record of ``part``, and the
+        dead letter of one its handler failed on (the ``Record`` is built only then)."""
+        stream = stream_of_topic(part.topic)
+
+        def one(raw: Any) -> bool:
+            return self._handle_one(to_record(part, raw, stream), memory)
+
+        def failed(raw: Any, exc: Exception) -> None:
+            self._handler_failed(to_record(part, raw, stream), exc)
+
+        return RawPath(stream, one, failed)
 
     def _handle_one(self, record: Record, memory: DedupMemory) -> bool:
         """Hand one record to the handler unless its id was handled; False for a duplicate."""

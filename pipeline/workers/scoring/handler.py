@@ -26,39 +26,29 @@ once and a restart or rebalance ends with the scores of an uninterrupted run. Up
 import logging
 import time
 from collections.abc import Callable, Collection, Sequence
+from typing import Any
 
 import orjson
 
-from pipeline.consume.event_time import ce_time_s, event_time_s
-from pipeline.consume.handler import Reader
+from pipeline.consume.event_time import ce_time_s
+from pipeline.consume.handler import RawPath, Reader
 from pipeline.consume.record import Partition, Record
 from pipeline.publish import Publisher
 from pipeline.workers.metrics import WorkerMetrics
 from pipeline.workers.scoring.crossings import Crossings
-from pipeline.workers.scoring.models import Activity, ScoringModel
+from pipeline.workers.scoring.models import ScoringModel
 from pipeline.workers.scoring.records import (
     Crossed,
-    activity_type,
+    activity_from_value,
     crossing_record,
     score_record,
     state_from_json,
+    type_number_of,
+    type_numbers,
 )
 from pipeline.workers.scoring.state import Held, Leads, LeadScore, Pending
 
 log = logging.getLogger(__name__)
-
-# ``int()`` of an ``activity_type_id`` header costs about ten times a dictionary lookup, and a
-# few dozen types make nearly all activities: each is converted once (bounded: past that many,
-# each time).
-_TYPE_NUMBERS_KEPT = 10_000
-_type_numbers: dict[bytes, int] = {}
-
-
-def _type_number(header: bytes) -> int:
-    number = int(header)
-    if len(_type_numbers) < _TYPE_NUMBERS_KEPT:
-        _type_numbers[header] = number
-    return number
 
 
 class ScoringHandler:
@@ -146,12 +136,12 @@ class ScoringHandler:
         key_bytes, event_id = record.key, record.event_id
         type_id, at = record.activity_type_id, record.ce_time
         if type_id is not None and at is not None and key_bytes and event_id:
-            type_number = _type_numbers.get(type_id)
+            type_number = type_numbers.get(type_id)
             if type_number is None:
-                type_number = _type_number(type_id)
+                type_number = type_number_of(type_id)
             key, at_s = key_bytes.decode(), ce_time_s(at)
         else:
-            key, event_id, (type_number, at_s) = self._activity_from_value(record)
+            key, event_id, (type_number, at_s) = activity_from_value(record)
         # The hot path works on the partition's maps directly (no LeadScore, no Features):
         # the lead's tuple, and its counts dict, which the model counts into in place.
         held, offset = self._held, record.offset
@@ -182,6 +172,95 @@ class ScoringHandler:
         elif key not in self._first and key not in self._emitting:
             self._first[key] = (offset, self._monotonic())
 
+    def handle_run(
+        self,
+        part: Partition,
+        raws: Sequence[Any],
+        remember: Callable[[str, float], bool],
+        path: RawPath,
+    ) -> int:
+        """``handle`` over a partition's run of raw records, as the loop would call it, without
+        a ``Record`` for the activities the ingress wrote (headers ``content-type``, ``ce_id``,
+        ``ce_time``, ``event_type``, ``ce_subject``, ``activity_type_id``, by position; anything
+        else goes the loop's own way, ``path.one``). Building the record, with the tenant and
+        event type it decodes and scoring never reads, cost about as much as scoring it
+        (``tests/pipeline/workers/scoring/test_run.py`` holds the two ways equal)."""
+        one = path.one
+        if path.stream != "lead-activity":
+            return sum(not one(raw) for raw in raws)
+        if part is not self._part:
+            self._select(part)
+        failed, step, threshold = path.failed, self._step, self._threshold
+        held, all_counts, first, emitting = self._held, self._counts, self._first, self._emitting
+        crossings, monotonic = self._crossings, self._monotonic
+        duplicates = 0
+        for raw in raws:
+            hs, key_bytes = raw.headers, raw.key
+            if not (
+                len(hs) == 6
+                and key_bytes
+                and (ce_id := hs[1])[0] == "ce_id"
+                and (ce_time := hs[2])[0] == "ce_time"
+                and (type_header := hs[5])[0] == "activity_type_id"
+                and hs[4][0] == "ce_subject"
+                and hs[3][0] == "event_type"
+                and hs[0][0] == "content-type"
+                and (event_bytes := ce_id[1])
+                and (at := ce_time[1]) is not None
+                and (type_id := type_header[1]) is not None
+            ):
+                if not one(raw):
+                    duplicates += 1
+                continue
+            event_id = event_bytes.decode("utf-8", "replace")
+            if not remember(event_id, raw.timestamp / 1000):
+                duplicates += 1
+                continue
+            try:  # what handle does from here on
+                type_number = type_numbers.get(type_id)
+                if type_number is None:
+                    type_number = type_number_of(type_id)
+                key, at_s = key_bytes.decode(), ce_time_s(at)
+                offset = raw.offset
+                state = held.get(key)
+                if state is None:
+                    counts: dict[int, int] = {}
+                    decayed, decayed_at_s, events, emitted, emitted_at_s = 0.0, 0.0, 0, None, 0.0
+                else:
+                    decayed, decayed_at_s, events, through, _, emitted, emitted_at_s = state
+                    if offset <= through:
+                        continue
+                    counts = all_counts[key]
+                decayed, decayed_at_s, score = step(
+                    decayed, decayed_at_s, counts, type_number, at_s
+                )
+                emit = abs(score - (emitted or 0.0)) >= threshold
+                if crossings is not None:
+                    tenant = key[: key.find(":")]
+                    if tenant in crossings.by_tenant:
+                        emit = self._cross(part, key, tenant, score, at_s, event_id) or emit
+                if emit:
+                    emitted, emitted_at_s = score, at_s
+                held[key] = (
+                    decayed,
+                    decayed_at_s,
+                    events + 1,
+                    offset,
+                    event_id,
+                    emitted,
+                    emitted_at_s,
+                )
+                if state is None:
+                    all_counts[key] = counts
+                if emit:
+                    emitting.add(key)
+                    first.pop(key, None)
+                elif key not in first and key not in emitting:
+                    first[key] = (offset, monotonic())
+            except Exception as exc:
+                failed(raw, exc)
+        return duplicates
+
     def _cross(
         self, part: Partition, key: str, tenant: str, score: float, at_s: float, event_id: str
     ) -> bool:
@@ -196,13 +275,6 @@ class ScoringHandler:
         for c in crossed:
             self._crossed.append(Crossed(part, key, c, score, at_s, event_id))
         return bool(crossed)
-
-    @staticmethod
-    def _activity_from_value(record: Record) -> tuple[str, str, Activity]:
-        """(lead key, event id, activity) from the JSON value: records without the headers."""
-        doc = record.document()
-        activity = Activity(activity_type(doc["data"]), event_time_s(doc["time"]))
-        return f"{doc['munchkinid']}:{doc['subject']}", doc["id"], activity
 
     def replay(self, record: Record) -> None:
         return None

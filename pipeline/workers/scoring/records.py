@@ -7,11 +7,17 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from pipeline.consume.record import Partition
+from pipeline.consume.event_time import event_time_s
+from pipeline.consume.record import Partition, Record
 from pipeline.envelope import format_epoch_s
 from pipeline.topics import Headers, OutboundRecord
 from pipeline.workers.scoring.crossings import Crossing, crossing_id
-from pipeline.workers.scoring.models import ScoringModel, features_from_json, features_to_json
+from pipeline.workers.scoring.models import (
+    Activity,
+    ScoringModel,
+    features_from_json,
+    features_to_json,
+)
 from pipeline.workers.scoring.state import LeadScore
 
 
@@ -111,3 +117,24 @@ def crossing_record(crossed: Crossed, model: ScoringModel, topic: str) -> Outbou
 def activity_type(data: dict[str, Any]) -> int:
     type_id = data.get("activityTypeId")
     return type_id if isinstance(type_id, int) and not isinstance(type_id, bool) else 0
+
+
+def activity_from_value(record: Record) -> tuple[str, str, Activity]:
+    """(lead key, event id, activity) from the JSON value: records without the headers."""
+    doc = record.document()
+    activity = Activity(activity_type(doc["data"]), event_time_s(doc["time"]))
+    return f"{doc['munchkinid']}:{doc['subject']}", doc["id"], activity
+
+
+# ``int()`` of an ``activity_type_id`` header costs about ten times a dictionary lookup, and a
+# few dozen types make nearly all activities: each is converted once (bounded: past that many,
+# each time). The scoring handler looks in ``type_numbers`` first.
+_TYPE_NUMBERS_KEPT = 10_000
+type_numbers: dict[bytes, int] = {}
+
+
+def type_number_of(header: bytes) -> int:
+    number = int(header)
+    if len(type_numbers) < _TYPE_NUMBERS_KEPT:
+        type_numbers[header] = number
+    return number
