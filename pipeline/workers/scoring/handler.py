@@ -142,9 +142,16 @@ class ScoringHandler:
             key, at_s = key_bytes.decode(), ce_time_s(at)
         else:
             key, event_id, (type_number, at_s) = activity_from_value(record)
-        # The hot path works on the partition's maps directly (no LeadScore, no Features):
-        # the lead's tuple, and its counts dict, which the model counts into in place.
-        held, offset = self._held, record.offset
+        self._score(part, key, event_id, type_number, at_s, record.offset)
+
+    def _score(
+        self, part: Partition, key: str, event_id: str, type_number: int, at_s: float, offset: int
+    ) -> None:
+        """One activity into its lead's score, from what ``handle`` and ``handle_run`` read.
+
+        The hot path works on the partition's maps directly (no LeadScore, no Features): the
+        lead's tuple, and its counts dict, which the model counts into in place."""
+        held = self._held
         state = held.get(key)
         if state is None:
             counts: dict[int, int] = {}
@@ -190,9 +197,7 @@ class ScoringHandler:
             return sum(not one(raw) for raw in raws)
         if part is not self._part:
             self._select(part)
-        failed, step, threshold = path.failed, self._step, self._threshold
-        held, all_counts, first, emitting = self._held, self._counts, self._first, self._emitting
-        crossings, monotonic = self._crossings, self._monotonic
+        failed, score = path.failed, self._score
         duplicates = 0
         for raw in raws:
             hs, key_bytes = raw.headers, raw.key
@@ -221,42 +226,7 @@ class ScoringHandler:
                 if type_number is None:
                     type_number = type_number_of(type_id)
                 key, at_s = key_bytes.decode(), ce_time_s(at)
-                offset = raw.offset
-                state = held.get(key)
-                if state is None:
-                    counts: dict[int, int] = {}
-                    decayed, decayed_at_s, events, emitted, emitted_at_s = 0.0, 0.0, 0, None, 0.0
-                else:
-                    decayed, decayed_at_s, events, through, _, emitted, emitted_at_s = state
-                    if offset <= through:
-                        continue
-                    counts = all_counts[key]
-                decayed, decayed_at_s, score = step(
-                    decayed, decayed_at_s, counts, type_number, at_s
-                )
-                emit = abs(score - (emitted or 0.0)) >= threshold
-                if crossings is not None:
-                    tenant = key[: key.find(":")]
-                    if tenant in crossings.by_tenant:
-                        emit = self._cross(part, key, tenant, score, at_s, event_id) or emit
-                if emit:
-                    emitted, emitted_at_s = score, at_s
-                held[key] = (
-                    decayed,
-                    decayed_at_s,
-                    events + 1,
-                    offset,
-                    event_id,
-                    emitted,
-                    emitted_at_s,
-                )
-                if state is None:
-                    all_counts[key] = counts
-                if emit:
-                    emitting.add(key)
-                    first.pop(key, None)
-                elif key not in first and key not in emitting:
-                    first[key] = (offset, monotonic())
+                score(part, key, event_id, type_number, at_s, raw.offset)
             except Exception as exc:
                 failed(raw, exc)
         return duplicates
