@@ -134,7 +134,9 @@ def at_now(env: Envelope, offset_s: float = 0.0) -> Envelope:
     return replace(env, time=iso(time.time() + offset_s))
 
 
-class _Raw:
+class Raw:
+    """What the loop reads of an aiokafka ``ConsumerRecord``."""
+
     def __init__(self, offset: int, out: OutboundRecord) -> None:
         self.offset = offset
         self.timestamp = out.timestamp_ms
@@ -149,11 +151,11 @@ def records(envs: list[Envelope], topics: Topics, partition: int = 0) -> list[Re
     for offset, env in enumerate(envs):
         routed = route(env, topics)
         part = Partition(routed.topic, partition)
-        out.append(to_record(part, _Raw(offset, routed)))
+        out.append(to_record(part, Raw(offset, routed)))
     return out
 
 
 def record_of(out: OutboundRecord, offset: int = 0, partition: int | None = None) -> Record:
     """A record the workers wrote (an alert, a score, a crossing) as a loop hands it over."""
     part = Partition(out.topic, partition if partition is not None else out.partition or 0)
-    return to_record(part, _Raw(offset, out))
+    return to_record(part, Raw(offset, out))

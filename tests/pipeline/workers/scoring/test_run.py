@@ -19,7 +19,7 @@ from pipeline.consume.record import Partition
 from pipeline.consume.settings import ConsumeSettings
 from pipeline.dedup import DedupMemory
 from pipeline.settings import KafkaSettings
-from pipeline.topics import OutboundRecord, route
+from pipeline.topics import route
 from pipeline.workers.metrics import WorkerMetrics
 from pipeline.workers.scoring.crossings import Crossings
 from pipeline.workers.scoring.handler import ScoringHandler
@@ -30,7 +30,7 @@ from pipeline.workers.scoring.models import (
     ScoringModel,
 )
 from pipeline.workers.scoring.state import LeadScore
-from tests.pipeline.events import MUNCHKIN, OTHER, T0, audit, lead
+from tests.pipeline.events import MUNCHKIN, OTHER, T0, Raw, audit, lead
 from tests.pipeline.workers.harness import input_topics
 from tests.pipeline.workers.scoring.test_crossings import thresholds
 from tests.pipeline.workers.scoring.test_handler import Clock, FakePublisher
@@ -67,17 +67,6 @@ KINDS = [
     "extra_header",
     "bad_value",
 ]
-
-
-class Raw:
-    """What the loop reads of an aiokafka ``ConsumerRecord``."""
-
-    def __init__(self, offset: int, out: OutboundRecord) -> None:
-        self.offset = offset
-        self.timestamp = out.timestamp_ms
-        self.key = out.key
-        self.value = out.value
-        self.headers = out.headers
 
 
 class Reference:
