@@ -49,11 +49,22 @@ def format_time(moment: datetime, timespec: str = "milliseconds") -> str:
     return moment.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
+_EPOCH_TEXTS_KEPT = 10_000
+_epoch_texts: dict[int, str] = {}  # whole second → its text (workers format many of a second)
+
+
 def format_epoch_s(at_s: float) -> str:
     """Epoch seconds in the envelope's format, to the whole second: the times that alert and
     score documents carry (``2026-03-02T08:55:00Z``)."""
     # floored before it becomes a datetime, which would round x.9999996 up to the next second
-    return format_time(datetime.fromtimestamp(math.floor(at_s), UTC), "seconds")
+    second = math.floor(at_s)
+    text = _epoch_texts.get(second)
+    if text is None:
+        text = format_time(datetime.fromtimestamp(second, UTC), "seconds")
+        if len(_epoch_texts) >= _EPOCH_TEXTS_KEPT:
+            _epoch_texts.clear()
+        _epoch_texts[second] = text
+    return text
 
 
 _STREAM_TEXT = {s: s.value for s in Stream}

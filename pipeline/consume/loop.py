@@ -41,6 +41,7 @@ from pipeline.consume.settings import ConsumeSettings
 from pipeline.dedup import DedupMemory
 from pipeline.errors import UnusableInput
 from pipeline.publish import Publisher
+from pipeline.runtime import collect_between_batches
 from pipeline.settings import KafkaSettings, client_options
 from pipeline.topics import Headers, OutboundRecord, stream_of_topic
 
@@ -215,6 +216,10 @@ class ConsumeLoop(Membership):
                         self._rewind(consumer, batch)
                     await self._maybe_tick()
                     await self._maybe_commit()
+                # Freed before the next fetch, and the young garbage collected now, when it is
+                # cheap: see collect_between_batches.
+                del batch
+                collect_between_batches()
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -37,9 +37,8 @@ from pipeline.workers.effects.effect import Effect, Failure, sink_dead_letter
 from pipeline.workers.effects.redrive import redriven_topic
 from pipeline.workers.metrics import SINKS
 from pipeline.workers.scoring.crossings import Crossing, ScoreAction, ScoreThreshold
-from pipeline.workers.scoring.models import Features, parse_decayed_weights
+from pipeline.workers.scoring.models import parse_decayed_weights
 from pipeline.workers.scoring.records import Crossed, crossing_record, score_record
-from pipeline.workers.scoring.state import LeadScore
 from tests.docs.markdown import DOCS, REPO_ROOT
 
 ASYNCAPI = DOCS / "asyncapi.yaml"
@@ -195,10 +194,11 @@ def test_alert_records_match_the_alert_message() -> None:
 
 def test_score_records_match_the_lead_score_message() -> None:
     doc = load()
-    state = LeadScore(Features(), 1, 7, "e", None, 0.0)
+    held = (0.0, 0.0, 1, 7, "e", None, 0.0)  # decayed, decayedAt, events, through, id, score, at
     model = parse_decayed_weights({})
     part = Partition("marketo.lead-activity", 0)
-    record = score_record(part, "123-ABC-456:1", state, "checkpoint", model, "marketo.lead-scores")
+    topic = "marketo.lead-scores"
+    record = score_record(part, "123-ABC-456:1", held, {}, frozenset(), "checkpoint", model, topic)
     assert header_names(doc, "LeadScore") == names(record.headers)
     payload = message(doc, "LeadScore")["payload"]
     value = orjson.loads(record.value)

@@ -3,6 +3,7 @@
 """
 
 import time
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import orjson
@@ -16,36 +17,51 @@ from pipeline.workers.scoring.models import (
     Activity,
     ScoringModel,
     features_from_json,
-    features_to_json,
 )
-from pipeline.workers.scoring.state import LeadScore
+from pipeline.workers.scoring.state import Held, LeadScore
 
 
 def score_record(
-    part: Partition, key: str, state: LeadScore, update: str, model: ScoringModel, topic: str
+    part: Partition,
+    key: str,
+    held: Held,
+    counts: Mapping[int, int],
+    above: frozenset[str],
+    update: str,
+    model: ScoringModel,
+    topic: str,
 ) -> OutboundRecord:
+    """A lead's score record, from the scoring handler's own form of its state (``Held``, the
+    counts, the thresholds it is above): written for every emitted score and checkpoint, so
+    without a ``LeadScore`` or ``Features`` in between."""
+    decayed, decayed_at_s, events, through, last_event_id, emitted, emitted_at_s = held
     munchkin, _, lead = key.partition(":")
     doc: dict[str, Any] = {
         "munchkinId": munchkin,
         "leadId": lead,
         "model": model.name,
-        "score": state.emitted,
-        "scoreTime": format_epoch_s(state.emitted_at_s) if state.emitted is not None else None,
+        "score": emitted,
+        "scoreTime": format_epoch_s(emitted_at_s) if emitted is not None else None,
         "update": update,
         "state": {
-            "current": model.score(state.features),
-            "features": features_to_json(state.features),
-            "events": state.events,
+            "current": model.score_of(decayed, counts),
+            # features_to_json's form; orjson writes the int keys as strings
+            "features": {
+                "decayed": decayed,
+                "decayedAt": decayed_at_s,
+                "counts": dict(sorted(counts.items())),
+            },
+            "events": events,
             "partition": part.partition,
-            "through": state.through,
-            "lastEventId": state.last_event_id,
-            "emittedAt": state.emitted_at_s,
-            "above": sorted(state.above),
+            "through": through,
+            "lastEventId": last_event_id,
+            "emittedAt": emitted_at_s,
+            "above": sorted(above),
         },
     }
     headers: Headers = (
         # the score's version: the effects role skips a record written twice
-        ("ce_id", f"{key}@{state.through}:{update}".encode()),
+        ("ce_id", f"{key}@{through}:{update}".encode()),
         ("content-type", b"application/json"),
         ("munchkin_id", munchkin.encode()),
         ("model", model.name.encode()),
@@ -53,8 +69,9 @@ def score_record(
     )
     # The partition number of the lead's activities, where a restore looks for it (the service
     # checks that both topics have as many partitions); murmur2 would pick the same one, slower.
+    value = orjson.dumps(doc, option=orjson.OPT_NON_STR_KEYS)
     return OutboundRecord(
-        topic, key.encode(), orjson.dumps(doc), headers, int(time.time() * 1000), part.partition
+        topic, key.encode(), value, headers, int(time.time() * 1000), part.partition
     )
 
 

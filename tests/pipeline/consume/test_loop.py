@@ -8,10 +8,12 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Collection, Sequence
 from typing import Any
 
+import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import CollectorRegistry
 
+import pipeline.consume.loop as loop_module
 from pipeline.consume.handler import Reader
 from pipeline.consume.loop import ConsumeLoop
 from pipeline.consume.metrics import ConsumeMetrics
@@ -146,17 +148,25 @@ async def committed(bootstrap: str, group: str) -> dict[int, int]:
 
 
 async def test_handles_each_record_once_in_partition_order_and_commits_after_handling(
-    kafka_bootstrap: str,
+    kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     topics, group = input_topics(unique("consume")), unique("g")
     envs = [lead(10, str(i % 7), at_s=1.0 * i) for i in range(60)]
     recorder = Recorder()
+    batches_ended = 0
+
+    def collect_between_batches() -> None:
+        nonlocal batches_ended
+        batches_ended += 1
+
+    monkeypatch.setattr(loop_module, "collect_between_batches", collect_between_batches)
     async with publisher(kafka_bootstrap, topics) as pub:
         await publish(pub, topics, envs + envs[:5])  # five upstream re-sends
         async with looping(make_loop(kafka_bootstrap, topics, group, recorder, pub)) as loop:
             await until(lambda: count(loop, "handled") + count(loop, "duplicate") == 65)
         assert sorted(recorder.ids()) == sorted(e.id for e in envs)
         assert count(loop, "duplicate") == 5
+        assert batches_ended >= 1  # the young garbage is collected after a batch, not during one
         per_partition: dict[int, list[int]] = defaultdict(list)
         for partition, offset, _ in recorder.flushed:
             per_partition[partition].append(offset)
