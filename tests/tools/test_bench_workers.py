@@ -1,7 +1,9 @@
 """The bench worker phase's bookkeeping, without a broker: repetitions, medians, checks."""
 
+import pytest
+
 from tools.bench.report import BenchResult, checks, table
-from tools.bench.workers import WorkerRun, median_runs, topic_names
+from tools.bench.workers import Bare, WorkerRun, median_runs, topic_names
 
 
 def run(kind: str, ratio: float, repeat: int) -> WorkerRun:
@@ -14,6 +16,7 @@ def run(kind: str, ratio: float, repeat: int) -> WorkerRun:
         cpu_seconds=100_000 * ratio * 5e-6,
         repeat=repeat,
         consumer_cpu_per_record_s=5e-6,
+        consumer_cpu_each_s=(4.5e-6, 5.5e-6),
     )
 
 
@@ -47,6 +50,12 @@ def test_the_cpu_ratio_is_judged_on_the_median_not_the_best_run() -> None:
     assert "CPU per record 10.25 µs ÷ bare consumer's 5.00 µs = 2.05" in text
     assert "median of 3 runs: CPU ÷ consumer 2.05, 1.95, 2.20" in text
     assert RUNS[0].row()["cpu_vs_consumer"] == 1.6
+
+
+def test_a_worker_is_judged_against_the_bare_consumers_before_and_after_it() -> None:
+    bare = Bare.mean(Bare(100_000.0, 4e-6), Bare(120_000.0, 6e-6))
+    assert (bare.per_s, bare.cpu_per_record_s) == (110_000.0, pytest.approx(5e-6))
+    assert RUNS[0].row()["consumer_cpu_us_each"] == [4.5, 5.5]
 
 
 def test_every_repetition_has_its_own_topics() -> None:

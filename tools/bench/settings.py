@@ -82,7 +82,7 @@ class BenchSettings:
     workers: bool = True  # the last phase: each worker's throughput over a produced mix
     only_workers: bool = False  # that phase alone (no ceilings, ingress, sample or peer)
     worker_events: int = 300_000
-    worker_repeats: int = 3  # the target is judged on the median repetition
+    worker_repeats: int = 5  # the target is judged on the median repetition
     processes: int = 1  # the ingress' server.processes
 
 

@@ -13,14 +13,16 @@ The machine is noisy (the same code has ranged ±15 % between runs), so the phas
 that found the scores of an earlier repetition would skip every activity as already applied).
 The report gives every repetition and judges the target on the median.
 
-Side by side, in the same run and just before each worker, a bare aiokafka consumer with the
-worker's fetch settings reads the same topics and does nothing with the records: the ceiling of a
-Python consumer on this machine. The judged figure is ``cpu_vs_consumer``: the worker's CPU time
-(user + system, of this process, over the measured window) per record divided by the bare
-consumer's per record. Both run on the same machine at the same moment over the same records, so
-a machine that is 30 % slower today slows both alike: there is no absolute events/s target. The
-process's garbage collector is tuned as ``datastreams worker`` tunes it
-(``pipeline.runtime.tune_gc``).
+Side by side, in the same run, just before and again just after each worker, a bare aiokafka
+consumer with the worker's fetch settings reads the same topics and does nothing with the
+records: the ceiling of a Python consumer on this machine. The judged figure is
+``cpu_vs_consumer``: the worker's CPU time (user + system, of this process, over the measured
+window) per record divided by the mean of the two bare consumers' per record. All three run on the
+same machine within a minute over the same records, so a machine that is 30 % slower today slows
+them alike: there is no absolute events/s target. Bracketing the worker matters on a shared
+machine: the bare consumer's CPU per record drifts by 10-15 % between two runs a minute apart, and
+one measurement before the worker made each ratio carry that drift. The process's garbage
+collector is tuned as ``datastreams worker`` tunes it (``pipeline.runtime.tune_gc``).
 """
 
 import asyncio
@@ -61,7 +63,8 @@ class WorkerRun:
     consumer_per_s: float = 0.0  # the bare consumer over the same topics, just before
     cpu_seconds: float = 0.0  # this process's CPU time over the same window
     repeat: int = 0  # which repetition of the phase
-    consumer_cpu_per_record_s: float = 0.0  # the bare consumer's CPU time per record
+    consumer_cpu_per_record_s: float = 0.0  # the bare consumers' CPU time per record (mean)
+    consumer_cpu_each_s: tuple[float, ...] = ()  # before and after the worker
 
     @property
     def cpu_per_record_s(self) -> float:
@@ -98,6 +101,7 @@ class WorkerRun:
             "vs_consumer": round(self.vs_consumer, 3),
             "cpu_us_per_record": round(self.cpu_per_record_s * 1e6, 3),
             "consumer_cpu_us_per_record": round(self.consumer_cpu_per_record_s * 1e6, 3),
+            "consumer_cpu_us_each": [round(x * 1e6, 3) for x in self.consumer_cpu_each_s],
             "cpu_vs_consumer": round(self.cpu_vs_consumer, 3),
         }
 
@@ -143,6 +147,12 @@ class Bare:
 
     per_s: float
     cpu_per_record_s: float
+
+    @staticmethod
+    def mean(before: "Bare", after: "Bare") -> "Bare":
+        return Bare(
+            (before.per_s + after.per_s) / 2, (before.cpu_per_record_s + after.cpu_per_record_s) / 2
+        )
 
 
 async def measure_consumer(bootstrap: str, topics: list[str], expected: int) -> Bare:
@@ -270,7 +280,7 @@ async def measure_workers(
     repeats: int = 1,
 ) -> list[WorkerRun]:
     """``repeats`` times: produce the mix under a fresh prefix, then run each worker over it
-    alone, each after a bare consumer over the same topics; quiet worker logs meanwhile."""
+    alone, each between two bare consumers over the same topics; quiet worker logs meanwhile."""
     quiet = logging.getLogger("pipeline")
     level = quiet.level
     quiet.setLevel(logging.WARNING)
@@ -308,16 +318,21 @@ async def _measure_once(
         # the scoring worker subscribes to lead activity only
         expected = total if kind == "alerting" else counts["lead-activity"]
         topics = input_topics(kind, prefix, partitions)
-        bare = await measure_consumer(bootstrap, topics, expected)
+        before = await measure_consumer(bootstrap, topics, expected)
+        worker = await run_worker(kind, bootstrap, prefix, partitions, expected)
+        after = await measure_consumer(bootstrap, topics, expected)
+        bare = Bare.mean(before, after)
         run = replace(
-            await run_worker(kind, bootstrap, prefix, partitions, expected),
+            worker,
             consumer_per_s=bare.per_s,
             consumer_cpu_per_record_s=bare.cpu_per_record_s,
+            consumer_cpu_each_s=(before.cpu_per_record_s, after.cpu_per_record_s),
             repeat=repeat,
         )
         report(
             f"worker {kind:9s} CPU/record {run.cpu_per_record_s * 1e6:.2f} µs ÷ bare consumer's "
-            f"{bare.cpu_per_record_s * 1e6:.2f} µs = {run.cpu_vs_consumer:.2f} (target <= "
+            f"{bare.cpu_per_record_s * 1e6:.2f} µs ({before.cpu_per_record_s * 1e6:.2f} before, "
+            f"{after.cpu_per_record_s * 1e6:.2f} after) = {run.cpu_vs_consumer:.2f} (target <= "
             f"{TARGET_CPU_VS_CONSUMER}); {run.events_per_s:,.0f} events/s, bare consumer "
             f"{bare.per_s:,.0f}/s"
         )
