@@ -64,7 +64,8 @@ class WorkerRun:
     cpu_seconds: float = 0.0  # this process's CPU time over the same window
     repeat: int = 0  # which repetition of the phase
     consumer_cpu_per_record_s: float = 0.0  # the bare consumers' CPU time per record (mean)
-    consumer_cpu_each_s: tuple[float, ...] = ()  # before and after the worker
+    consumer_cpu_before_s: float = 0.0  # the bare consumer just before the worker, per record
+    consumer_cpu_after_s: float = 0.0  # and just after it
 
     @property
     def cpu_per_record_s(self) -> float:
@@ -101,7 +102,8 @@ class WorkerRun:
             "vs_consumer": round(self.vs_consumer, 3),
             "cpu_us_per_record": round(self.cpu_per_record_s * 1e6, 3),
             "consumer_cpu_us_per_record": round(self.consumer_cpu_per_record_s * 1e6, 3),
-            "consumer_cpu_us_each": [round(x * 1e6, 3) for x in self.consumer_cpu_each_s],
+            "consumer_cpu_us_before": round(self.consumer_cpu_before_s * 1e6, 3),
+            "consumer_cpu_us_after": round(self.consumer_cpu_after_s * 1e6, 3),
             "cpu_vs_consumer": round(self.cpu_vs_consumer, 3),
         }
 
@@ -326,7 +328,8 @@ async def _measure_once(
             worker,
             consumer_per_s=bare.per_s,
             consumer_cpu_per_record_s=bare.cpu_per_record_s,
-            consumer_cpu_each_s=(before.cpu_per_record_s, after.cpu_per_record_s),
+            consumer_cpu_before_s=before.cpu_per_record_s,
+            consumer_cpu_after_s=after.cpu_per_record_s,
             repeat=repeat,
         )
         report(
