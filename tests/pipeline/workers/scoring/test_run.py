@@ -65,6 +65,8 @@ KINDS = [
     "bad_key",
     "no_id",
     "extra_header",
+    "renamed_header",  # six headers, one of another name
+    "reordered_headers",
     "bad_value",
 ]
 
@@ -98,6 +100,10 @@ def raw_of(kind: str, offset: int, event: tuple[int, str, str, int], earlier: li
         headers = tuple((n, value[kind] if n == target else v) for n, v in headers)  # type: ignore[misc]
     elif kind == "extra_header":
         headers = (*headers, ("x-trace", b"1"))
+    elif kind == "renamed_header":
+        headers = tuple(("ce_subjekt" if n == "ce_subject" else n, v) for n, v in headers)
+    elif kind == "reordered_headers":  # ce_id and ce_time trade places
+        headers = (headers[0], headers[2], headers[1], *headers[3:])
     out = out._replace(
         headers=headers,
         key=b"\xff\xfe:1" if kind == "bad_key" else out.key,
