@@ -37,10 +37,9 @@ def collect_between_batches() -> None:
     thousands of objects) to find nothing, since records are freed by reference counting. Here it
     walks only the survivors (new lead states, pending outputs), and the next batch starts with
     a count of zero, far from the threshold."""
-    if not gc.isenabled():
-        return
     count, threshold = gc.get_count(), gc.get_threshold()
-    if count[0] < threshold[0] // YOUNG_SHARE:
+    # a threshold of 0 turns automatic collection off, as gc.disable() does
+    if not gc.isenabled() or threshold[0] == 0 or count[0] < threshold[0] // YOUNG_SHARE:
         return
     # CPython's choice when allocations cross the threshold: the oldest generation whose count
     # (of collections of the one below) is past its threshold. Its further rule, deferring a full

@@ -61,6 +61,15 @@ def test_an_older_generation_is_collected_when_cpython_would_collect_it(
     assert collections == [generation]
 
 
+def test_a_threshold_of_zero_keeps_automatic_collection_off(
+    collections: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gc, "get_count", lambda: (10**9, 100, 100))
+    monkeypatch.setattr(gc, "get_threshold", lambda: (0, 20, 20))
+    runtime.collect_between_batches()
+    assert collections == []
+
+
 def test_a_disabled_collector_stays_off(
     collections: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
