@@ -20,6 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
+from tests.fuzz import encodings as enc
 from tests.fuzz import model as m
 from tests.fuzz.claims import (
     adobe_events,
@@ -265,7 +266,7 @@ class Oracle:
         if not tenants:
             return [(AuthBypass, "a direct push without a valid token was accepted")]
         found = self._tenants_of_records(ex, tenants)
-        if m.ENCODINGS[ex.case.encoding].clean:
+        if enc.ENCODINGS[ex.case.encoding].clean:
             foreign = push_claims(loads(ex.rendered.body)) - tenants
             if foreign:
                 found.append(
@@ -278,7 +279,7 @@ class Oracle:
         return found
 
     def _adobe_checks(self, ex: Exchange, answer: dict[str, Any]) -> Found:
-        docs = [d for d in map(loads, [ex.rendered.body, *m.decodings(ex.rendered.wire_body)])]
+        docs = [d for d in map(loads, [ex.rendered.body, *enc.decodings(ex.rendered.wire_body)])]
         if not self._signed(ex.rendered):
             validation = any(isinstance(d, dict) and set(d) == {"validationUrl"} for d in docs)
             if ex.records or answer.get("accepted") or answer.get("deadlettered") or not validation:
@@ -290,7 +291,7 @@ class Oracle:
                 allowed |= m.MUNCHKINS_BY_CLIENT.get(recipient or "", frozenset())
         found = self._tenants_of_records(ex, allowed)
         doc = loads(ex.rendered.body)
-        if m.ENCODINGS[ex.case.encoding].clean:
+        if enc.ENCODINGS[ex.case.encoding].clean:
             found += [(CrossTenantAdobe, problem) for problem in adobe_violations(doc)]
         return found
 
@@ -329,7 +330,7 @@ class Oracle:
         asked = {tenant: tokens for tenant, tokens in ex.introspections.items() if tokens}
         if not asked:
             return []
-        bodies = [ex.rendered.body, *m.decodings(ex.rendered.wire_body)]
+        bodies = [ex.rendered.body, *enc.decodings(ex.rendered.wire_body)]
         named = named_tenants(loads(b) for b in bodies)
         wrong = sorted(tenant for tenant in asked if tenant not in named)
         if not wrong:

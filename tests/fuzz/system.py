@@ -25,6 +25,7 @@ from aiokafka.structs import ConsumerRecord
 from pipeline.settings import TopicSettings
 from pipeline.topics import Topics, build_topics
 from tests.fuzz import model as m
+from tests.fuzz.encodings import MAX_BODY_BYTES
 from tests.fuzz.observe import (
     RecordWatcher,
     rss_of,
@@ -299,7 +300,7 @@ class World:
             f"port = {self.port}",
             f"max_json_depth = {m.MAX_JSON_DEPTH}",
             f"max_events_per_delivery = {m.MAX_EVENTS}",
-            f"max_body_bytes = {m.MAX_BODY_BYTES}",
+            f"max_body_bytes = {MAX_BODY_BYTES}",
             # Short, so a request the fuzzer leaves incomplete costs seconds, not minutes.
             "body_timeout_seconds = 5",
             "idle_timeout_seconds = 5",
