@@ -11,6 +11,7 @@ from pipeline.consume.event_time import event_time_s
 from pipeline.consume.record import Partition, Record
 from pipeline.topics import OutboundRecord, route
 from pipeline.workers.metrics import WorkerMetrics
+from pipeline.workers.scoring.crossings import Crossings
 from pipeline.workers.scoring.handler import ScoringHandler
 from pipeline.workers.scoring.models import (
     Activity,
@@ -46,14 +47,21 @@ class Clock:
         return self.now
 
 
-def handler(publisher: FakePublisher, clock: Clock | None = None) -> ScoringHandler:
+def handler(
+    publisher: FakePublisher,
+    clock: Clock | None = None,
+    model: ScoringModel | None = None,
+    crossings: Crossings | None = None,
+) -> ScoringHandler:
     return ScoringHandler(
-        model=DecayedWeights({2: 10.0, 10: 1.0, 9: -25.0}, half_life_s=7 * 86400),
+        model=model or DecayedWeights({2: 10.0, 10: 1.0, 9: -25.0}, half_life_s=7 * 86400),
         emit_threshold=5.0,
         checkpoint_interval_s=30.0,
         scores_topic="unit.lead-scores",
         publisher=publisher,  # type: ignore[arg-type]
         metrics=WorkerMetrics.create(),
+        crossings=crossings,
+        crossings_topic="unit.score-crossings",
         monotonic=clock or Clock(),
     )
 
@@ -203,15 +211,7 @@ async def test_the_handler_holds_what_folding_apply_over_each_lead_gives(
     model: ScoringModel, events: list[tuple[int, str, int, bool]], restored_through: int
 ) -> None:
     pub = FakePublisher()
-    h = ScoringHandler(
-        model=model,
-        emit_threshold=5.0,
-        checkpoint_interval_s=30.0,
-        scores_topic="unit.lead-scores",
-        publisher=pub,  # type: ignore[arg-type]
-        metrics=WorkerMetrics.create(),
-        monotonic=Clock(),
-    )
+    h = handler(pub, model=model)
     part = Partition(TOPICS.lead_activity.name, 0)
     restored = {
         f"{MUNCHKIN}:1": LeadScore(Features(2.5, T0, {10: 3}), 3, restored_through, "e", None, 0.0)

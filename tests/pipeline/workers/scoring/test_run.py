@@ -20,7 +20,6 @@ from pipeline.consume.settings import ConsumeSettings
 from pipeline.dedup import DedupMemory
 from pipeline.settings import KafkaSettings
 from pipeline.topics import route
-from pipeline.workers.metrics import WorkerMetrics
 from pipeline.workers.scoring.crossings import Crossings
 from pipeline.workers.scoring.handler import ScoringHandler
 from pipeline.workers.scoring.models import (
@@ -33,7 +32,8 @@ from pipeline.workers.scoring.state import LeadScore
 from tests.pipeline.events import MUNCHKIN, OTHER, T0, Raw, audit, lead
 from tests.pipeline.workers.harness import input_topics
 from tests.pipeline.workers.scoring.test_crossings import thresholds
-from tests.pipeline.workers.scoring.test_handler import Clock, FakePublisher
+from tests.pipeline.workers.scoring.test_handler import FakePublisher
+from tests.pipeline.workers.scoring.test_handler import handler as scoring_handler
 
 TOPICS = input_topics("unit")
 ACTIVITY = TOPICS.lead_activity.name
@@ -186,17 +186,8 @@ async def test_handle_run_has_the_effects_of_handle_record_by_record(
     sides = []
     for reference in (False, True):
         publisher = FakePublisher()
-        handler = ScoringHandler(
-            model=model,
-            emit_threshold=5.0,
-            checkpoint_interval_s=30.0,
-            scores_topic="unit.lead-scores",
-            publisher=publisher,  # type: ignore[arg-type]
-            metrics=WorkerMetrics.create(),
-            crossings=Crossings(thresholds(THRESHOLDS)) if with_crossings else None,
-            crossings_topic="unit.score-crossings",
-            monotonic=Clock(),
-        )
+        crossings = Crossings(thresholds(THRESHOLDS)) if with_crossings else None
+        handler = scoring_handler(publisher, model=model, crossings=crossings)
         for p in (0, 1):
             state = LeadScore(Features(2.5, T0, {10: 3}), 3, restored_through, "e", None, 0.0)
             handler.put(Partition(ACTIVITY, p), f"{MUNCHKIN}:1", state)
