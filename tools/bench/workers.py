@@ -60,12 +60,16 @@ class WorkerRun:
     kind: str
     records: int
     seconds: float
-    consumer_per_s: float = 0.0  # the bare consumer over the same topics, just before
+    consumer_per_s: float = 0.0  # the bare consumers over the same topics (mean)
     cpu_seconds: float = 0.0  # this process's CPU time over the same window
     repeat: int = 0  # which repetition of the phase
-    consumer_cpu_per_record_s: float = 0.0  # the bare consumers' CPU time per record (mean)
     consumer_cpu_before_s: float = 0.0  # the bare consumer just before the worker, per record
     consumer_cpu_after_s: float = 0.0  # and just after it
+
+    @property
+    def consumer_cpu_per_record_s(self) -> float:
+        """The bare consumers' CPU time per record: the mean of before and after."""
+        return (self.consumer_cpu_before_s + self.consumer_cpu_after_s) / 2
 
     @property
     def cpu_per_record_s(self) -> float:
@@ -149,12 +153,6 @@ class Bare:
 
     per_s: float
     cpu_per_record_s: float
-
-    @staticmethod
-    def mean(before: "Bare", after: "Bare") -> "Bare":
-        return Bare(
-            (before.per_s + after.per_s) / 2, (before.cpu_per_record_s + after.cpu_per_record_s) / 2
-        )
 
 
 async def measure_consumer(bootstrap: str, topics: list[str], expected: int) -> Bare:
@@ -323,21 +321,19 @@ async def _measure_once(
         before = await measure_consumer(bootstrap, topics, expected)
         worker = await run_worker(kind, bootstrap, prefix, partitions, expected)
         after = await measure_consumer(bootstrap, topics, expected)
-        bare = Bare.mean(before, after)
         run = replace(
             worker,
-            consumer_per_s=bare.per_s,
-            consumer_cpu_per_record_s=bare.cpu_per_record_s,
+            consumer_per_s=(before.per_s + after.per_s) / 2,
             consumer_cpu_before_s=before.cpu_per_record_s,
             consumer_cpu_after_s=after.cpu_per_record_s,
             repeat=repeat,
         )
         report(
             f"worker {kind:9s} CPU/record {run.cpu_per_record_s * 1e6:.2f} µs ÷ bare consumer's "
-            f"{bare.cpu_per_record_s * 1e6:.2f} µs ({before.cpu_per_record_s * 1e6:.2f} before, "
-            f"{after.cpu_per_record_s * 1e6:.2f} after) = {run.cpu_vs_consumer:.2f} (target <= "
-            f"{TARGET_CPU_VS_CONSUMER}); {run.events_per_s:,.0f} events/s, bare consumer "
-            f"{bare.per_s:,.0f}/s"
+            f"{run.consumer_cpu_per_record_s * 1e6:.2f} µs ({before.cpu_per_record_s * 1e6:.2f} "
+            f"before, {after.cpu_per_record_s * 1e6:.2f} after) = {run.cpu_vs_consumer:.2f} "
+            f"(target <= {TARGET_CPU_VS_CONSUMER}); {run.events_per_s:,.0f} events/s, bare "
+            f"consumer {run.consumer_per_s:,.0f}/s"
         )
         runs.append(run)
     return runs

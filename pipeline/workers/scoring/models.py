@@ -191,12 +191,13 @@ def parse_logistic_regression(doc: Mapping[str, Any], source: str) -> LogisticRe
     )
 
 
-def features_to_json(features: Features) -> dict[str, Any]:
-    return {
-        "decayed": features.decayed,
-        "decayedAt": features.decayed_at_s,
-        "counts": {str(t): n for t, n in sorted(features.counts.items())},
-    }
+def features_to_json(
+    decayed: float, decayed_at_s: float, counts: Mapping[int, int]
+) -> dict[str, Any]:
+    """A lead's features (as their parts: the scoring handler keeps them apart) for its score
+    record. The counts keep their int keys, in order: JSON writers make them strings (orjson
+    with ``OPT_NON_STR_KEYS``), and ``features_from_json`` reads them back."""
+    return {"decayed": decayed, "decayedAt": decayed_at_s, "counts": dict(sorted(counts.items()))}
 
 
 def features_from_json(doc: Mapping[str, Any]) -> Features:

@@ -17,6 +17,7 @@ from pipeline.workers.scoring.models import (
     Activity,
     ScoringModel,
     features_from_json,
+    features_to_json,
 )
 from pipeline.workers.scoring.state import Held, LeadScore
 
@@ -45,12 +46,7 @@ def score_record(
         "update": update,
         "state": {
             "current": model.score_of(decayed, counts),
-            # features_to_json's form; orjson writes the int keys as strings
-            "features": {
-                "decayed": decayed,
-                "decayedAt": decayed_at_s,
-                "counts": dict(sorted(counts.items())),
-            },
+            "features": features_to_json(decayed, decayed_at_s, counts),
             "events": events,
             "partition": part.partition,
             "through": through,

@@ -73,7 +73,7 @@ def test_the_example_coefficients_file_loads() -> None:
 def test_features_round_trip_through_json_exactly() -> None:
     model = DecayedWeights({1: 0.1, 2: 1 / 3})
     f = run(model, [Activity(1, 0.0), Activity(2, 12345.678), Activity(1, 99999.1)])
-    assert features_from_json(json.loads(json.dumps(features_to_json(f)))) == f
+    assert features_from_json(json.loads(json.dumps(features_to_json(*f)))) == f
 
 
 @pytest.mark.parametrize(
