@@ -11,6 +11,7 @@ import orjson
 from pipeline.consume.event_time import event_time_s
 from pipeline.consume.record import Partition, Record
 from pipeline.envelope import format_epoch_s
+from pipeline.errors import UnusableInput
 from pipeline.topics import Headers, OutboundRecord
 from pipeline.workers.scoring.crossings import Crossing, crossing_id
 from pipeline.workers.scoring.models import (
@@ -147,7 +148,11 @@ type_numbers: dict[bytes, int] = {}
 
 
 def type_number_of(header: bytes) -> int:
-    number = int(header)
+    try:
+        number = int(header)
+    except (TypeError, ValueError) as exc:  # bad input, not a bug: no traceback in the log
+        detail = f"activity_type_id header {header[:40]!r} is not an integer"
+        raise UnusableInput("invalid_envelope", detail) from exc
     if len(type_numbers) < _TYPE_NUMBERS_KEPT:
         type_numbers[header] = number
     return number

@@ -207,3 +207,20 @@ async def test_handle_run_has_the_effects_of_handle_record_by_record(
             )
         sides.append(seen)
     assert sides[0] == sides[1]
+
+
+@pytest.mark.parametrize("reference", [False, True])
+async def test_an_activity_type_that_is_not_a_number_is_a_dead_letter_not_a_bug(
+    reference: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    publisher = FakePublisher()
+    handler = scoring_handler(publisher)
+    loop = loop_over(Reference(handler) if reference else handler, publisher)
+    bad = raw_of("bad_type", 0, (10, MUNCHKIN, "1", 0), [])
+    huge = raw_of("ingress", 1, (10, MUNCHKIN, "1", 1), [])
+    huge.headers = (*huge.headers[:5], ("activity_type_id", b"9" * 5000))
+    await loop._handle_batch({TopicPartition(ACTIVITY, 0): [bad, huge]})
+    dead = [r for r in publisher.records if r.topic == TOPICS.dead_letter.name]
+    assert [dict(r.headers)["dl_reason"] for r in dead] == [b"invalid_envelope"] * 2
+    assert b"activity_type_id header b'7x' is not an integer" in dict(dead[0].headers)["dl_detail"]
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
